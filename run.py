@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Command line of the vesicle-recycling network model.
+
+    python run.py simulate SCENARIO.toml [--condition NAME] [--set key=value ...] [--seed N] [--out DIR]
+
+Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
+condition) prints one line naming the file, key and what is allowed, and
+exits with code 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    sim = commands.add_parser("simulate", help="run one scenario under one drug condition")
+    sim.add_argument("scenario", type=Path, help="scenario TOML file (e.g. scenarios/normal.toml)")
+    sim.add_argument("--condition", default="vehicle", help="drug condition defined in the scenario (default: vehicle)")
+    sim.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a scenario key, e.g. vesicles.glutamatergic.release_probability=0.4")
+    sim.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's seed)")
+    sim.add_argument("--out", type=Path, default=None,
+                     help="output folder (default: results/simulate/SCENARIO-CONDITION-seedN)")
+    sim.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def simulate(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run one scenario and write manifest, time series, pulses, summary and figures."""
+    from analysis.figures import plot_run
+    from sim.model import SynapseNetworkModel
+    from sim.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
+    from sim.readouts import summarise
+    from sim.scenario import load_raw, load_scenario, scenario_hash
+
+    scenario, merged = load_scenario(args.scenario, args.overrides, args.seed)
+    scenario.condition(args.condition)
+    out = args.out or Path("results/simulate") / f"{scenario.name}-{args.condition}-seed{scenario.seed}"
+    check_new_output(out, args.overwrite)
+    started, clock = utc_now(), time.perf_counter()
+    model = SynapseNetworkModel(scenario, args.condition)
+    print(f"{scenario.name} / {args.condition}: {model.connectivity.n_neurons} neurons, "
+          f"{model.connectivity.n_synapses} synapses, {scenario.protocol.duration_s:g} s at "
+          f"dt = {scenario.protocol.dt_ms:g} ms, seed {scenario.seed}", file=sys.stderr)
+    model.run(progress=not args.quiet)
+    ts, pulses = model.recorder.timeseries(), model.recorder.pulses()
+    n_by_type = {k: int(v.size) for k, v in model.type_index.items()}
+    summary = {"scenario": scenario.name, "condition": args.condition, "seed": scenario.seed,
+               **summarise(ts, pulses, scenario.protocol.warmup_s, n_by_type)}
+    with staged_output(out, args.overwrite) as stage:
+        write_table(stage / "timeseries.parquet", ts)
+        if model.protocol.n_pulses:
+            write_table(stage / "pulses.parquet", pulses)
+        summary_frame = _frame([summary])
+        write_table(stage / "summary.csv", summary_frame)
+        write_table(stage / "summary.parquet", summary_frame)
+        plot_run(ts, pulses, scenario.protocol.warmup_s, n_by_type, stage)
+        files = load_raw(args.scenario)[1]
+        write_json(stage / "manifest.json", run_manifest(argv, files, merged, scenario_hash(merged),
+                                                         args.condition, scenario.seed, started))
+    elapsed = time.perf_counter() - clock
+    print(f"wrote {out} in {elapsed:.1f} s: glutamatergic {summary['rate_glu_hz']:.2f} Hz, "
+          f"GABAergic {summary['rate_gaba_hz']:.2f} Hz, ambient glutamate "
+          f"{summary['ambient_glutamate_uM'] * 1000:.1f} nM, adenosine {summary['adenosine_uM']:.3f} µM")
+    return 0
+
+
+def _frame(rows: list[dict]):
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    from sim.outputs import OutputError
+    from sim.params import ScenarioError
+
+    try:
+        return {"simulate": simulate}[args.command](args, argv)
+    except (ScenarioError, OutputError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

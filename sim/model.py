@@ -1,0 +1,213 @@
+"""SynapseNetworkModel: a Mesa model of vesicle recycling in a network of LIF neurons.
+
+One call to ``step()`` advances every neuron by ``protocol.dt_ms`` with
+vectorised operations: membrane and synaptic currents, release, spike-event
+delivery along the sparse connectivity, endocytosis, priming and ambient
+glutamate. Slow variables (reserve exchange, adenosine, A1 occupancy,
+phospho-synapsin, drug effects) are updated every ``protocol.slow_dt_ms``.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim.agents import GABAergicNeuron, GlutamatergicNeuron
+from sim.membrane import Membrane, membrane_constants
+from sim.network import build_connectivity, network_space
+from sim.params import CELL_TYPES, Scenario
+from sim.pharmacology import Pharmacology
+from sim.protocols import Protocol
+from sim.readouts import Recorder
+from sim.vesicles import BoutonParameters, VesiclePools, initial_pools, step_probability
+
+AVOGADRO = 6.02214076e23
+#: firing rates (Hz) used only to start the pools near their steady state; the warm-up removes them
+INITIAL_RATE_HZ = {"glutamatergic": 3.0, "gabaergic": 10.0}
+#: networks up to this size also get a Mesa Network space on request
+MAX_SPACE_NEURONS = 5000
+
+
+class SynapseNetworkModel(mesa.Model):
+    """Glutamatergic and GABAergic neurons with vesicle pools, adenosine feedback and drugs.
+
+    Args:
+        scenario: validated parameters (see ``sim.scenario.load_scenario``).
+        condition: name of the drug condition in the scenario (``vehicle`` = no drug).
+        seed: master seed; defaults to the scenario's ``seed``.
+    """
+
+    def __init__(self, scenario: Scenario, condition: str = "vehicle", seed: int | None = None):
+        seed = scenario.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.scenario, self.condition_name, self.seed = scenario, condition, seed
+        net_rng, draw_rng, protocol_rng, self.dynamics_rng = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+        proto = scenario.protocol
+        self.dt_s = proto.dt_ms / 1000.0
+        self.n_steps = int(round(proto.duration_s / self.dt_s))
+        self.slow_every = max(1, int(round(proto.slow_dt_ms / proto.dt_ms)))
+        self.record_every = max(1, int(round(proto.record_interval_ms / proto.dt_ms)))
+        self.step_index, self.time_s = 0, 0.0
+
+        self.connectivity = build_connectivity(scenario.network, net_rng)
+        exc = self.connectivity.is_excitatory
+        self.type_index = {"glutamatergic": np.flatnonzero(exc), "gabaergic": np.flatnonzero(~exc)}
+        self._build_neurons(draw_rng)
+        self.pharmacology = Pharmacology(scenario.pharmacology, scenario.condition(condition))
+        self.protocol = Protocol.build(proto.stimuli, exc, self.dt_s, self.n_steps, protocol_rng)
+        self._protocol_boundaries = self.protocol.boundaries()
+        self._init_state()
+        self.recorder = Recorder(self)
+        self._space = None
+        for kind, cls in (("glutamatergic", GlutamatergicNeuron), ("gabaergic", GABAergicNeuron)):
+            for i in self.type_index[kind]:
+                cls(self, int(i))
+
+    # ------------------------------------------------------------------ construction
+
+    def _by_type(self, section) -> list[tuple[np.ndarray, object]]:
+        return [(self.type_index[k], getattr(section, k)) for k in CELL_TYPES]
+
+    def _build_neurons(self, rng: np.random.Generator) -> None:
+        s, n = self.scenario, self.connectivity.n_neurons
+        self.bouton = BoutonParameters.draw(rng, self._by_type(s.vesicles), n)
+        const = membrane_constants(self._by_type(s.neurons), s.synapses, s.protocol.dt_ms, n, rng)
+        self.membrane = Membrane(const, rng)
+        self.p_prime = step_probability(self.bouton.priming_rate_per_s, self.dt_s)
+        self.p_spontaneous = step_probability(self.bouton.spontaneous_rate_per_s, self.dt_s)
+        self.boutons_per_neuron = np.maximum(self.connectivity.out_degree, 1)
+        g = s.glutamate
+        volume_l = g.extracellular_volume_per_neuron_um3 * n * 1e-15
+        self.uM_per_molecule = g.spillover_fraction / (AVOGADRO * volume_l) * 1e6
+        self.eaat_decay = float(np.exp(-self.dt_s / g.eaat_tau_s))
+
+    def _init_state(self) -> None:
+        s, n = self.scenario, self.connectivity.n_neurons
+        self.drugs = self.pharmacology.effects(0.0)
+        self.adenosine_uM = np.full(n, s.adenosine.baseline_uM)
+        self.synapsin = np.full(n, s.synapsin.baseline)
+        self.rate_trace_hz = np.zeros(n)
+        for kind in CELL_TYPES:
+            self.rate_trace_hz[self.type_index[kind]] = INITIAL_RATE_HZ[kind]
+        self.ampa_quanta = np.zeros(n)
+        self.slow_spikes = np.zeros(n, dtype=np.int64)
+        self._update_release_probability()
+        self._update_synapsin(relax=1.0)
+        self.pools = VesiclePools(self.bouton, initial_pools(self.bouton, self.rate_trace_hz, self.synapsin,
+                                                            self.p_release))
+        self.ambient_glutamate_uM = s.glutamate.nonvesicular_uM_per_s * s.glutamate.eaat_tau_s
+        self._set_endocytosis_probability()
+        self.extra_mV: np.ndarray | float = 0.0
+        self.dye_in_bath = False
+
+    # ------------------------------------------------------------------ slow variables
+
+    def _update_release_probability(self) -> None:
+        """A1 occupancy from the adenosine at each neuron's targets, and the resulting release probability."""
+        a = self.scenario.adenosine
+        at_targets = self.connectivity.mean_over_targets(self.adenosine_uM, fallback=self.adenosine_uM)
+        total = at_targets + self.drugs.adenosine_bath_uM
+        hill = total ** a.a1_hill
+        self.a1_occupancy = hill / (hill + a.a1_ec50_uM ** a.a1_hill) * (1.0 - self.drugs.a1_block)
+        self.p_release = self.bouton.release_probability * (1.0 - self.bouton.a1_max_inhibition * self.a1_occupancy)
+
+    def _update_synapsin(self, relax: float) -> None:
+        """Move phospho-synapsin a fraction ``relax`` towards its activity- and A1-dependent target."""
+        p = self.scenario.synapsin
+        target = np.clip(p.baseline + p.activity_gain_per_hz * self.rate_trace_hz - p.a1_gain * self.a1_occupancy,
+                         0.0, 1.0)
+        self.synapsin += (target - self.synapsin) * relax
+
+    def _set_endocytosis_probability(self) -> None:
+        factor = np.where(self.connectivity.is_excitatory, self.drugs.endocytosis_factor_glu,
+                          self.drugs.endocytosis_factor_gaba)
+        self.p_endocytosis = step_probability(self.bouton.endocytosis_rate_per_s * factor, self.dt_s)
+
+    def _slow_update(self) -> None:
+        s = self.scenario
+        span_s = self.slow_every * self.dt_s
+        self.drugs = self.pharmacology.effects(self.time_s)
+        self._set_endocytosis_probability()
+        ad = s.adenosine
+        released = ad.release_per_quantum_uM * self.drugs.adenosine_gain * (1.0 - self.drugs.ampa_block)
+        self.adenosine_uM += ((ad.baseline_uM - self.adenosine_uM) * step_probability(1.0 / ad.tau_s, span_s)
+                              + released * self.ampa_quanta)
+        self.ampa_quanta[:] = 0.0
+        self._update_release_probability()
+        self.rate_trace_hz += ((self.slow_spikes / span_s - self.rate_trace_hz)
+                               * step_probability(1.0 / s.synapsin.activity_tau_s, span_s))
+        self.slow_spikes[:] = 0
+        self._update_synapsin(relax=float(step_probability(1.0 / s.synapsin.tau_s, span_s)))
+        self.pools.exchange_reserve(self.dynamics_rng,
+                                    step_probability(self.bouton.mobilisation_rate_per_s * self.synapsin, span_s),
+                                    step_probability(self.bouton.tethering_rate_per_s, span_s))
+
+    # ------------------------------------------------------------------ one time step
+
+    def step(self) -> None:
+        """Advance all neurons by one time step ``dt``."""
+        k, rng = self.step_index, self.dynamics_rng
+        if k % self.slow_every == 0:
+            self._slow_update()
+        if k in self._protocol_boundaries:
+            self.extra_mV = self.protocol.depolarisation_mV(k)
+            self.dye_in_bath = self.protocol.dye_in_bath(k)
+        forced = self.protocol.forced(k)
+        rrp_before = self.pools.rrp.copy() if forced is not None else None
+        spikes = self.membrane.integrate(rng, self.drugs.ampa_block, self.drugs.nmda_block, self.extra_mV, forced)
+        released = self.pools.release(rng, spikes, self.p_release, self.p_spontaneous)
+        molecules = self._transmit(released)
+        endocytosed = self.pools.endocytose(rng, self.p_endocytosis, self.dye_in_bath)
+        self.pools.prime(rng, self.p_prime)
+        self.slow_spikes += spikes
+        self.recorder.accumulate(spikes, released, endocytosed, molecules)
+        if forced is not None:
+            first = self.protocol.pulses[k][0]
+            self.recorder.pulse(first.number, first.stimulus, rrp_before, released, molecules)
+        self.step_index += 1
+        self.time_s = self.step_index * self.dt_s
+        if self.step_index % self.record_every == 0:
+            self.recorder.record()
+
+    def _transmit(self, released: np.ndarray) -> float:
+        """Deliver released quanta to targets and to the extrasynaptic space; returns glutamate molecules."""
+        senders = np.flatnonzero(released)
+        exc = self.connectivity.is_excitatory[senders]
+        glu_senders, gaba_senders = senders[exc], senders[~exc]
+        glu_quanta = self.connectivity.deliver(released[glu_senders], glu_senders)
+        gaba_quanta = self.connectivity.deliver(released[gaba_senders], gaba_senders)
+        self.membrane.receive(glu_quanta, gaba_quanta)
+        self.ampa_quanta += glu_quanta
+        vesicles = float(released[glu_senders] @ self.boutons_per_neuron[glu_senders])
+        molecules = vesicles * self.scenario.glutamate.molecules_per_vesicle
+        g = self.scenario.glutamate
+        self.ambient_glutamate_uM = (self.ambient_glutamate_uM * self.eaat_decay
+                                     + g.nonvesicular_uM_per_s * self.dt_s + molecules * self.uM_per_molecule)
+        return molecules
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, progress: bool = False) -> None:
+        """Run the whole protocol (``protocol.duration_s``), with an optional progress bar."""
+        from tqdm import tqdm
+
+        remaining = self.n_steps - self.step_index
+        chunk = max(1, self.n_steps // 200)
+        with tqdm(total=self.n_steps * self.dt_s, unit="s bio", disable=not progress,
+                  bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s biological [{elapsed}<{remaining}]") as bar:
+            for i in range(remaining):
+                self.step()
+                if (i + 1) % chunk == 0 or i + 1 == remaining:
+                    bar.update(self.time_s - bar.n)
+
+    @property
+    def network_space(self):
+        """A Mesa ``Network`` space of the neurons (built on first use; small networks only)."""
+        if self._space is None:
+            n = self.connectivity.n_neurons
+            if n > MAX_SPACE_NEURONS:
+                raise ValueError(f"network space is built only up to {MAX_SPACE_NEURONS} neurons, not {n}")
+            agents = sorted(self.agents, key=lambda a: a.index)
+            self._space = network_space(self.connectivity, agents, self.random)
+        return self._space

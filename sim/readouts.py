@@ -1,0 +1,137 @@
+"""The experiments' readouts: a time series by cell type, one row per stimulation pulse, and summaries.
+
+Time-series columns (one row per ``protocol.record_interval_ms``; rates are
+averages over the interval that ends at ``time_s``; pools are per bouton):
+
+- ``rate_<t>_hz``: mean firing rate of the cell type (Hz)
+- ``released_<t>_per_s``: vesicles released per bouton per second
+- ``glutamate_released_per_s``: glutamate molecules released per second by the whole network
+- ``rrp_<t>``, ``surface_<t>``, ``recycling_<t>``, ``reserve_<t>``: mean vesicles per bouton
+- ``recycling_flux_<t>_per_s``: vesicles endocytosed per bouton per second
+- ``phluorin_<t>``: fraction of the bouton's vesicles on the surface (pHluorin fluorescence, F/F_max)
+- ``fm_dye_<t>``: FM-dye-labelled vesicles per bouton
+- ``release_probability_<t>``: mean release probability per primed vesicle (A1 inhibition included)
+- ``a1_occupancy_<t>``, ``phospho_synapsin_<t>``: means over the cell type (0-1)
+- ``adenosine_uM``: mean adenosine over postsynaptic sites, bath included (µM)
+- ``ambient_glutamate_uM``: extrasynaptic glutamate (µM)
+- ``ketamine_uM``, ``nmda_block``: ketamine at the tissue and its NMDA block
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.params import CELL_TYPES, SUFFIX
+
+PULSE_COLUMNS = ("pulse", "stimulus", "time_s", "released_glu", "released_gaba",
+                 "rrp_before_glu", "rrp_before_gaba", "glutamate_molecules")
+
+
+class Recorder:
+    """Accumulates per-step counts and writes a row every ``record_every`` steps."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        n = model.connectivity.n_neurons
+        self.spikes = np.zeros(n, dtype=np.int64)
+        self.released = np.zeros(n, dtype=np.int64)
+        self.endocytosed = np.zeros(n, dtype=np.int64)
+        self.glutamate_molecules = 0.0
+        self.steps = 0
+        self.rows: list[dict] = []
+        self.pulse_rows: list[dict] = []
+
+    def accumulate(self, spikes: np.ndarray, released: np.ndarray, endocytosed: np.ndarray,
+                   glutamate_molecules: float) -> None:
+        self.spikes += spikes
+        self.released += released
+        self.endocytosed += endocytosed
+        self.glutamate_molecules += glutamate_molecules
+        self.steps += 1
+
+    def record(self) -> None:
+        """Close the current interval: one time-series row."""
+        m = self.model
+        span_s = self.steps * m.dt_s
+        row = {"time_s": m.time_s}
+        for kind in CELL_TYPES:
+            idx, t = m.type_index[kind], SUFFIX[kind]
+            row[f"rate_{t}_hz"] = _mean(self.spikes, idx) / span_s
+            row[f"released_{t}_per_s"] = _mean(self.released, idx) / span_s
+            for pool in ("rrp", "surface", "recycling", "reserve"):
+                row[f"{pool}_{t}"] = _mean(getattr(m.pools, pool), idx)
+            row[f"recycling_flux_{t}_per_s"] = _mean(self.endocytosed, idx) / span_s
+            row[f"phluorin_{t}"] = _mean(m.pools.surface, idx) / max(_mean(m.bouton.total, idx), 1e-12)
+            row[f"fm_dye_{t}"] = _mean(m.pools.dye, idx)
+            row[f"release_probability_{t}"] = _mean(m.p_release, idx)
+            row[f"a1_occupancy_{t}"] = _mean(m.a1_occupancy, idx)
+            row[f"phospho_synapsin_{t}"] = _mean(m.synapsin, idx)
+        row["glutamate_released_per_s"] = self.glutamate_molecules / span_s
+        row["adenosine_uM"] = float(m.adenosine_uM.mean()) + m.drugs.adenosine_bath_uM
+        row["ambient_glutamate_uM"] = m.ambient_glutamate_uM
+        row["ketamine_uM"] = m.drugs.ketamine_uM
+        row["nmda_block"] = m.drugs.nmda_block
+        self.rows.append(row)
+        for acc in (self.spikes, self.released, self.endocytosed):
+            acc[:] = 0
+        self.glutamate_molecules = 0.0
+        self.steps = 0
+
+    def pulse(self, number: int, stimulus: int, rrp_before: np.ndarray, released: np.ndarray,
+              glutamate_molecules: float) -> None:
+        """One row for a stimulation pulse: vesicles released by each type and the RRP just before."""
+        m = self.model
+        row = {"pulse": number, "stimulus": stimulus, "time_s": m.time_s}
+        for kind in CELL_TYPES:
+            idx, t = m.type_index[kind], SUFFIX[kind]
+            row[f"released_{t}"] = int(released[idx].sum())
+            row[f"rrp_before_{t}"] = int(rrp_before[idx].sum())
+        row["glutamate_molecules"] = glutamate_molecules
+        self.pulse_rows.append(row)
+
+    def timeseries(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def pulses(self) -> pd.DataFrame:
+        return pd.DataFrame(self.pulse_rows, columns=list(PULSE_COLUMNS))
+
+
+def _mean(values: np.ndarray, idx: np.ndarray) -> float:
+    return float(values[idx].mean()) if idx.size else float("nan")
+
+
+def summarise(timeseries: pd.DataFrame, pulses: pd.DataFrame, warmup_s: float,
+              n_by_type: dict[str, int]) -> dict[str, float]:
+    """Summary metrics of one run over the time after the warm-up (see docs/outputs.md)."""
+    after = timeseries[timeseries["time_s"] > warmup_s + 1e-12]
+    out: dict[str, float] = {}
+    mean_columns = [c for c in timeseries.columns if c not in ("time_s", "ketamine_uM", "nmda_block")]
+    for col in mean_columns:
+        out[col] = float(after[col].mean()) if len(after) else float("nan")
+    span_s = float(np.diff(timeseries["time_s"].to_numpy()[:2])[0]) if len(timeseries) > 1 else float("nan")
+    for kind, t in SUFFIX.items():
+        counts = after[f"rate_{t}_hz"].to_numpy() * n_by_type[kind] * span_s
+        out[f"population_fano_{t}"] = float(counts.var() / counts.mean()) if counts.mean() > 0 else float("nan")
+    out.update(evoked_metrics(pulses[pulses["time_s"] > warmup_s + 1e-12], n_by_type))
+    return out
+
+
+def evoked_metrics(pulses: pd.DataFrame, n_by_type: dict[str, int]) -> dict[str, float]:
+    """Mean release per pulse per bouton and the paired-pulse ratio (second / first pulse of a stimulus)."""
+    out: dict[str, float] = {}
+    for kind, t in SUFFIX.items():
+        n = max(n_by_type[kind], 1)
+        out[f"evoked_release_{t}_per_pulse"] = float(pulses[f"released_{t}"].mean() / n) if len(pulses) else np.nan
+        out[f"paired_pulse_ratio_{t}"] = _paired_pulse_ratio(pulses, f"released_{t}")
+    return out
+
+
+def _paired_pulse_ratio(pulses: pd.DataFrame, column: str) -> float:
+    firsts, seconds = [], []
+    for _, group in pulses.groupby("stimulus", sort=True):
+        if len(group) >= 2:
+            firsts.append(group[column].iloc[0])
+            seconds.append(group[column].iloc[1])
+    total_first = float(np.sum(firsts))
+    return float(np.sum(seconds) / total_first) if total_first > 0 else float("nan")

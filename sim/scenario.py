@@ -1,0 +1,184 @@
+"""Loading scenario TOML files: ``extends`` chains, ``--set`` overrides, validation."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from sim.params import (
+    CELL_TYPES,
+    ConditionParams,
+    Scenario,
+    ScenarioError,
+    StimulusParams,
+    build_section,
+    did_you_mean,
+)
+
+TOP_LEVEL = ("name", "description", "seed", "extends", "network", "neurons", "synapses", "vesicles",
+             "adenosine", "synapsin", "glutamate", "pharmacology", "protocol", "conditions")
+
+
+def read_toml(path: Path) -> dict:
+    """Parse one TOML file; a missing or malformed file is a ScenarioError naming it."""
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: malformed TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """A copy of ``base`` with ``override`` merged in; tables merge, everything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
+    """The merged dictionary of a scenario file and the files it extends, and those files in order."""
+    path = path.resolve()
+    if path in _seen:
+        raise ScenarioError(f"{path}: 'extends' forms a cycle")
+    data = read_toml(path)
+    files = [path]
+    parent = data.pop("extends", None)
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ScenarioError(f"{path}: extends: expected a file name, got {parent!r}")
+        base, base_files = load_raw(path.parent / parent, (*_seen, path))
+        data = deep_merge(base, data)
+        files = base_files + files
+    return data, files
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value as TOML (numbers, booleans, quoted strings, lists); bare words stay text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """Apply one ``dotted.key=value`` (list items by index: ``protocol.stimuli.0.rate_hz=10``)."""
+    if "=" not in assignment:
+        raise ScenarioError(f"--set {assignment}: expected key=value")
+    key, text = assignment.split("=", 1)
+    parts = key.strip().split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        node = _descend(node, part, ".".join(parts[: i + 1]))
+    last = parts[-1]
+    if isinstance(node, list):
+        index = _list_index(node, last, key)
+        node[index] = parse_value(text.strip())
+    else:
+        node[last] = parse_value(text.strip())
+
+
+def _descend(node: Any, part: str, where: str) -> Any:
+    if isinstance(node, list):
+        return node[_list_index(node, part, where)]
+    if not isinstance(node, dict):
+        raise ScenarioError(f"--set {where}: '{part}' is inside a value, not a section")
+    if part not in node:
+        node[part] = {}
+    return node[part]
+
+
+def _list_index(node: list, part: str, where: str) -> int:
+    if not part.isdigit() or int(part) >= len(node):
+        raise ScenarioError(f"--set {where}: list index '{part}' out of range; allowed: 0 to {len(node) - 1}")
+    return int(part)
+
+
+def build_scenario(data: dict, source: str) -> Scenario:
+    """Validate a merged scenario dictionary and build the typed Scenario."""
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise ScenarioError(f"{source}: {key}: unknown section{did_you_mean(key, TOP_LEVEL)}; "
+                                f"allowed: {', '.join(TOP_LEVEL)}")
+    try:
+        scenario = build_section(Scenario, _with_typed_lists(data, source), "")
+    except ScenarioError as err:
+        raise ScenarioError(f"{source}: {err}") from None
+    check_consistency(scenario, source)
+    return scenario
+
+
+def _with_typed_lists(data: dict, source: str) -> dict:
+    out = dict(data)
+    out.setdefault("name", Path(source).stem)
+    out.setdefault("seed", 0)
+    protocol = dict(out.get("protocol", {}))
+    stimuli = protocol.get("stimuli", [])
+    if not isinstance(stimuli, list):
+        raise ScenarioError(f"{source}: protocol.stimuli: expected a list of [[protocol.stimuli]] tables")
+    protocol["stimuli"] = [build_section(StimulusParams, s, f"protocol.stimuli.{i}") for i, s in enumerate(stimuli)]
+    out["protocol"] = protocol
+    conditions = out.get("conditions", {})
+    if not isinstance(conditions, dict):
+        raise ScenarioError(f"{source}: conditions: expected [conditions.NAME] tables")
+    out["conditions"] = {n: build_section(ConditionParams, c, f"conditions.{n}") for n, c in conditions.items()}
+    return out
+
+
+def check_consistency(s: Scenario, source: str) -> None:
+    """Rules that involve more than one key."""
+    for kind in CELL_TYPES:
+        v = getattr(s.vesicles, kind)
+        if v.release_sites > v.total:
+            raise ScenarioError(f"{source}: vesicles.{kind}.release_sites: {v.release_sites} sites but only "
+                                f"{v.total} vesicles; allowed: release_sites <= total")
+        n = getattr(s.neurons, kind)
+        if n.v_reset_mV >= n.v_threshold_mV:
+            raise ScenarioError(f"{source}: neurons.{kind}.v_reset_mV: must be below v_threshold_mV "
+                                f"({n.v_threshold_mV} mV)")
+    p = s.protocol
+    if p.warmup_s >= p.duration_s:
+        raise ScenarioError(f"{source}: protocol.warmup_s: {p.warmup_s} s is not shorter than "
+                            f"protocol.duration_s ({p.duration_s} s)")
+    for name, slower in (("record_interval_ms", p.record_interval_ms), ("slow_dt_ms", p.slow_dt_ms)):
+        if slower < p.dt_ms:
+            raise ScenarioError(f"{source}: protocol.{name}: {slower} ms is shorter than dt_ms ({p.dt_ms} ms)")
+    n_exc = round(s.network.n_neurons * s.network.excitatory_fraction)
+    for key, k, pool in (("excitatory_in_degree", s.network.excitatory_in_degree, n_exc),
+                         ("inhibitory_in_degree", s.network.inhibitory_in_degree, s.network.n_neurons - n_exc)):
+        if k > 0 and k >= pool:
+            raise ScenarioError(f"{source}: network.{key}: {k} partners but only {pool} neurons of that type; "
+                                f"allowed: fewer than {pool}")
+    for i, stim in enumerate(p.stimuli):
+        if stim.start_s >= p.duration_s:
+            raise ScenarioError(f"{source}: protocol.stimuli.{i}.start_s: {stim.start_s} s is after the end "
+                                f"of the protocol ({p.duration_s} s)")
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                  seed: int | None = None) -> tuple[Scenario, dict]:
+    """Load, override and validate a scenario file; returns it and the merged raw dictionary."""
+    path = Path(path)
+    data, files = load_raw(path)
+    for assignment in overrides:
+        apply_override(data, assignment)
+    if seed is not None:
+        data["seed"] = seed
+    data.setdefault("name", path.stem)
+    return build_scenario(data, str(path)), data
+
+
+def scenario_hash(data: dict) -> str:
+    """SHA-256 of the merged scenario dictionary (canonical JSON)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
