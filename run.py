@@ -40,10 +40,14 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.model import SynapseNetworkModel
     from sim.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
     from sim.readouts import summarise
+    from sim.params import ScenarioError
     from sim.scenario import load_raw, load_scenario, scenario_hash
 
     scenario, merged = load_scenario(args.scenario, args.overrides, args.seed)
-    scenario.condition(args.condition)
+    try:
+        scenario.condition(args.condition)
+    except ScenarioError as err:
+        raise ScenarioError(f"{args.scenario}: --condition: {err}") from None
     out = args.out or Path("results/simulate") / f"{scenario.name}-{args.condition}-seed{scenario.seed}"
     check_new_output(out, args.overwrite)
     started, clock = utc_now(), time.perf_counter()

@@ -18,6 +18,7 @@ class Neuron(mesa.Agent):
     def __init__(self, model: mesa.Model, index: int):
         super().__init__(model)
         self.index = index
+        self.cell = None  # set when the model builds its Network space
 
     # vesicle pools (vesicles)
     @property

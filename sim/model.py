@@ -40,7 +40,7 @@ class SynapseNetworkModel(mesa.Model):
     def __init__(self, scenario: Scenario, condition: str = "vehicle", seed: int | None = None):
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
-        self.scenario, self.condition_name, self.seed = scenario, condition, seed
+        self.params, self.condition_name, self.seed = scenario, condition, seed
         net_rng, draw_rng, protocol_rng, self.dynamics_rng = (
             np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
         proto = scenario.protocol
@@ -70,7 +70,7 @@ class SynapseNetworkModel(mesa.Model):
         return [(self.type_index[k], getattr(section, k)) for k in CELL_TYPES]
 
     def _build_neurons(self, rng: np.random.Generator) -> None:
-        s, n = self.scenario, self.connectivity.n_neurons
+        s, n = self.params, self.connectivity.n_neurons
         self.bouton = BoutonParameters.draw(rng, self._by_type(s.vesicles), n)
         const = membrane_constants(self._by_type(s.neurons), s.synapses, s.protocol.dt_ms, n, rng)
         self.membrane = Membrane(const, rng)
@@ -83,7 +83,7 @@ class SynapseNetworkModel(mesa.Model):
         self.eaat_decay = float(np.exp(-self.dt_s / g.eaat_tau_s))
 
     def _init_state(self) -> None:
-        s, n = self.scenario, self.connectivity.n_neurons
+        s, n = self.params, self.connectivity.n_neurons
         self.drugs = self.pharmacology.effects(0.0)
         self.adenosine_uM = np.full(n, s.adenosine.baseline_uM)
         self.synapsin = np.full(n, s.synapsin.baseline)
@@ -105,7 +105,7 @@ class SynapseNetworkModel(mesa.Model):
 
     def _update_release_probability(self) -> None:
         """A1 occupancy from the adenosine at each neuron's targets, and the resulting release probability."""
-        a = self.scenario.adenosine
+        a = self.params.adenosine
         at_targets = self.connectivity.mean_over_targets(self.adenosine_uM, fallback=self.adenosine_uM)
         total = at_targets + self.drugs.adenosine_bath_uM
         hill = total ** a.a1_hill
@@ -114,7 +114,7 @@ class SynapseNetworkModel(mesa.Model):
 
     def _update_synapsin(self, relax: float) -> None:
         """Move phospho-synapsin a fraction ``relax`` towards its activity- and A1-dependent target."""
-        p = self.scenario.synapsin
+        p = self.params.synapsin
         target = np.clip(p.baseline + p.activity_gain_per_hz * self.rate_trace_hz - p.a1_gain * self.a1_occupancy,
                          0.0, 1.0)
         self.synapsin += (target - self.synapsin) * relax
@@ -125,7 +125,7 @@ class SynapseNetworkModel(mesa.Model):
         self.p_endocytosis = step_probability(self.bouton.endocytosis_rate_per_s * factor, self.dt_s)
 
     def _slow_update(self) -> None:
-        s = self.scenario
+        s = self.params
         span_s = self.slow_every * self.dt_s
         self.drugs = self.pharmacology.effects(self.time_s)
         self._set_endocytosis_probability()
@@ -180,8 +180,8 @@ class SynapseNetworkModel(mesa.Model):
         self.membrane.receive(glu_quanta, gaba_quanta)
         self.ampa_quanta += glu_quanta
         vesicles = float(released[glu_senders] @ self.boutons_per_neuron[glu_senders])
-        molecules = vesicles * self.scenario.glutamate.molecules_per_vesicle
-        g = self.scenario.glutamate
+        molecules = vesicles * self.params.glutamate.molecules_per_vesicle
+        g = self.params.glutamate
         self.ambient_glutamate_uM = (self.ambient_glutamate_uM * self.eaat_decay
                                      + g.nonvesicular_uM_per_s * self.dt_s + molecules * self.uM_per_molecule)
         return molecules

@@ -99,5 +99,7 @@ def network_space(connectivity: Connectivity, agents, rng_random):
         kwargs["layout"] = None
     space = Network(connectivity.to_networkx(), capacity=1, **kwargs)
     for agent in agents:
-        space._cells[agent.index].add_agent(agent)
+        cell = space[agent.index]
+        cell.add_agent(agent)
+        agent.cell = cell
     return space

@@ -254,10 +254,10 @@ def _check_value(value: Any, typ: Any, meta: dict, where: str) -> Any:
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
-                raise ScenarioError(f"{where}: expected a whole number{unit}, got {value!r}")
+                raise ScenarioError(f"{where}: expected a whole number{_in(unit)}, got {value!r}")
     elif typ in (float, "float"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ScenarioError(f"{where}: expected a number{unit}, got {value!r}")
+            raise ScenarioError(f"{where}: expected a number{_in(unit)}, got {value!r}")
         value = float(value)
     elif typ in (str, "str"):
         if not isinstance(value, str):
@@ -268,6 +268,10 @@ def _check_value(value: Any, typ: Any, meta: dict, where: str) -> Any:
         return value
     _check_range(value, meta, where, unit)
     return value
+
+
+def _in(unit: str) -> str:
+    return f" (in{unit})" if unit else ""
 
 
 def _check_range(value: float, meta: dict, where: str, unit: str) -> None:
@@ -309,6 +313,18 @@ def build_section(cls: type, data: Any, where: str) -> Any:
         else:
             values[name] = _check_value(data[name], typ, dict(f.metadata), key)
     return cls(**values)
+
+
+def check_known_keys(cls: type, data: dict, where: str = "") -> None:
+    """Raise on the first key of ``data`` (a possibly partial section) that ``cls`` does not define."""
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in data.items():
+        if key not in fields:
+            raise ScenarioError(f"{_join(where, key)}: unknown key{did_you_mean(key, fields)}; "
+                                f"allowed: {', '.join(fields)}")
+        if dataclasses.is_dataclass(hints[key]) and isinstance(value, dict):
+            check_known_keys(hints[key], value, _join(where, key))
 
 
 def schema_fields(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field]]:

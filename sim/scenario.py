@@ -16,6 +16,7 @@ from sim.params import (
     ScenarioError,
     StimulusParams,
     build_section,
+    check_known_keys,
     did_you_mean,
 )
 
@@ -52,6 +53,7 @@ def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
     if path in _seen:
         raise ScenarioError(f"{path}: 'extends' forms a cycle")
     data = read_toml(path)
+    check_file_keys(data, path)
     files = [path]
     parent = data.pop("extends", None)
     if parent is not None:
@@ -61,6 +63,29 @@ def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
         data = deep_merge(base, data)
         files = base_files + files
     return data, files
+
+
+def check_file_keys(data: dict, path: Path) -> None:
+    """Unknown sections and keys of one file, reported against that file (before merging)."""
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise ScenarioError(f"{path}: {key}: unknown section{did_you_mean(key, TOP_LEVEL)}; "
+                                f"allowed: {', '.join(TOP_LEVEL)}")
+    protocol = data.get("protocol") if isinstance(data.get("protocol"), dict) else {}
+    conditions = data.get("conditions") if isinstance(data.get("conditions"), dict) else {}
+    stimuli = protocol.get("stimuli") if isinstance(protocol.get("stimuli"), list) else []
+    sections = {k: v for k, v in data.items() if k not in ("protocol", "conditions") and isinstance(v, dict)}
+    sections["protocol"] = {k: v for k, v in protocol.items() if k != "stimuli"}
+    try:
+        check_known_keys(Scenario, sections)
+        for i, stim in enumerate(stimuli):
+            if isinstance(stim, dict):
+                check_known_keys(StimulusParams, stim, f"protocol.stimuli.{i}")
+        for name, cond in conditions.items():
+            if isinstance(cond, dict):
+                check_known_keys(ConditionParams, cond, f"conditions.{name}")
+    except ScenarioError as err:
+        raise ScenarioError(f"{path}: {err}") from None
 
 
 def parse_value(text: str) -> Any:
@@ -84,6 +109,8 @@ def apply_override(data: dict, assignment: str) -> None:
     if isinstance(node, list):
         index = _list_index(node, last, key)
         node[index] = parse_value(text.strip())
+    elif last.isdigit():
+        _descend(node, last, key)
     else:
         node[last] = parse_value(text.strip())
 
@@ -93,6 +120,10 @@ def _descend(node: Any, part: str, where: str) -> Any:
         return node[_list_index(node, part, where)]
     if not isinstance(node, dict):
         raise ScenarioError(f"--set {where}: '{part}' is inside a value, not a section")
+    if part.isdigit():
+        parent = where.rsplit(".", 1)[0]
+        raise ScenarioError(f"--set {where}: '{parent}' is not a list in this scenario; allowed: indices of "
+                            f"existing [[{parent}]] entries")
     if part not in node:
         node[part] = {}
     return node[part]
@@ -110,27 +141,27 @@ def build_scenario(data: dict, source: str) -> Scenario:
         if key not in TOP_LEVEL:
             raise ScenarioError(f"{source}: {key}: unknown section{did_you_mean(key, TOP_LEVEL)}; "
                                 f"allowed: {', '.join(TOP_LEVEL)}")
+    data = {"name": Path(source).stem, **data}
     try:
-        scenario = build_section(Scenario, _with_typed_lists(data, source), "")
+        scenario = build_section(Scenario, _with_typed_lists(data), "")
     except ScenarioError as err:
         raise ScenarioError(f"{source}: {err}") from None
     check_consistency(scenario, source)
     return scenario
 
 
-def _with_typed_lists(data: dict, source: str) -> dict:
+def _with_typed_lists(data: dict) -> dict:
     out = dict(data)
-    out.setdefault("name", Path(source).stem)
     out.setdefault("seed", 0)
     protocol = dict(out.get("protocol", {}))
     stimuli = protocol.get("stimuli", [])
     if not isinstance(stimuli, list):
-        raise ScenarioError(f"{source}: protocol.stimuli: expected a list of [[protocol.stimuli]] tables")
+        raise ScenarioError("protocol.stimuli: expected a list of [[protocol.stimuli]] tables")
     protocol["stimuli"] = [build_section(StimulusParams, s, f"protocol.stimuli.{i}") for i, s in enumerate(stimuli)]
     out["protocol"] = protocol
     conditions = out.get("conditions", {})
     if not isinstance(conditions, dict):
-        raise ScenarioError(f"{source}: conditions: expected [conditions.NAME] tables")
+        raise ScenarioError("conditions: expected [conditions.NAME] tables")
     out["conditions"] = {n: build_section(ConditionParams, c, f"conditions.{n}") for n, c in conditions.items()}
     return out
 
