@@ -39,8 +39,8 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     from analysis.figures import plot_run
     from sim.model import SynapseNetworkModel
     from sim.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
-    from sim.readouts import summarise
     from sim.params import ScenarioError
+    from sim.readouts import summarise
     from sim.scenario import load_raw, load_scenario, scenario_hash
 
     scenario, merged = load_scenario(args.scenario, args.overrides, args.seed)
