@@ -1,8 +1,8 @@
 """Neuron agents: glutamatergic and GABAergic cells whose state lives in the model's arrays.
 
 Each agent is a real ``mesa.Agent`` in the model's AgentSet. It holds only its
-row ``index``; its attributes read (and, for the pools, write) that row of the
-model's vectorised state, so the model steps all neurons at once.
+row ``index``; its attributes read that row of the model's vectorised state,
+so the model steps all neurons at once.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Leaky integrate-and-fire membranes with AMPA, NMDA, GABA_A and background currents.
+"""Leaky integrate-and-fire membranes with AMPA, NMDA, GABA_A and background currents: constants and state.
+
+The update itself runs in the compiled fast clock (``sim.kernels.fast_step``).
 
 Currents are expressed as the depolarisation (mV) they would hold the membrane
 at: ``tau_m dV/dt = (v_rest - V) + g_ampa (1 - ampa_block) + g_nmda (1 - nmda_block)
@@ -14,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.params import NeuronParams, SynapseParams
+
+#: a drawn threshold is kept at least this far above the reset potential (mV)
+MIN_THRESHOLD_ABOVE_RESET_MV = 1.0
 
 
 @dataclass
@@ -45,7 +50,8 @@ def membrane_constants(by_type: list[tuple[np.ndarray, NeuronParams]], syn: Syna
     for idx, p in by_type:
         arrays["v_rest_mV"][idx] = p.v_rest_mV
         arrays["v_reset_mV"][idx] = p.v_reset_mV
-        arrays["threshold_mV"][idx] = p.v_threshold_mV + p.threshold_sd_mV * rng.standard_normal(idx.size)
+        threshold = p.v_threshold_mV + p.threshold_sd_mV * rng.standard_normal(idx.size)
+        arrays["threshold_mV"][idx] = np.maximum(threshold, p.v_reset_mV + MIN_THRESHOLD_ABOVE_RESET_MV)
         arrays["decay_m"][idx] = np.exp(-dt_ms / p.tau_m_ms)
         arrays["refractory_steps"][idx] = round(p.refractory_ms / dt_ms)
         arrays["background_p"][idx] = p.background_rate_hz * dt_ms / 1000.0
@@ -64,7 +70,7 @@ def membrane_constants(by_type: list[tuple[np.ndarray, NeuronParams]], syn: Syna
 
 
 class Membrane:
-    """Membrane potentials and synaptic drives of all neurons."""
+    """Membrane potentials (mV) and synaptic drives (mV) of all neurons."""
 
     def __init__(self, const: MembraneConstants, rng: np.random.Generator):
         self.const = const
@@ -75,32 +81,3 @@ class Membrane:
         self.g_gaba = np.zeros(n)
         self.g_background = np.zeros(n)
         self.refractory_left = np.zeros(n, dtype=np.int64)
-
-    def integrate(self, rng: np.random.Generator, ampa_block: float, nmda_block: float,
-                  extra_mV: np.ndarray | float, forced: np.ndarray | None) -> np.ndarray:
-        """Advance one step; returns the boolean mask of neurons that spike."""
-        c = self.const
-        self.g_background += rng.poisson(c.background_p) * c.jump_background
-        drive = (self.g_ampa * (1.0 - ampa_block) + self.g_nmda * (1.0 - nmda_block)
-                 - self.g_gaba + self.g_background + extra_mV)
-        target = c.v_rest_mV + drive
-        free = self.refractory_left == 0
-        self.v_mV = np.where(free, target + (self.v_mV - target) * c.decay_m, self.v_mV)
-        self.refractory_left[~free] -= 1
-        spikes = free & (self.v_mV >= c.threshold_mV)
-        if forced is not None:
-            spikes |= forced
-        self.v_mV[spikes] = c.v_reset_mV[spikes]
-        self.refractory_left[spikes] = c.refractory_steps[spikes]
-        self.g_ampa *= c.decay_ampa
-        self.g_nmda *= c.decay_nmda
-        self.g_gaba *= c.decay_gaba
-        self.g_background *= c.decay_background
-        return spikes
-
-    def receive(self, glutamate_quanta: np.ndarray, gaba_quanta: np.ndarray) -> None:
-        """Add the quanta delivered this step to the synaptic drives."""
-        c = self.const
-        self.g_ampa += glutamate_quanta * c.jump_ampa
-        self.g_nmda += glutamate_quanta * c.jump_nmda
-        self.g_gaba += gaba_quanta * c.jump_gaba

@@ -13,6 +13,7 @@ import mesa
 import numpy as np
 
 from sim.agents import GABAergicNeuron, GlutamatergicNeuron
+from sim.kernels import run_steps
 from sim.membrane import Membrane, membrane_constants
 from sim.network import build_connectivity, network_space
 from sim.params import CELL_TYPES, Scenario
@@ -57,8 +58,9 @@ class SynapseNetworkModel(mesa.Model):
         self.pharmacology = Pharmacology(scenario.pharmacology, scenario.condition(condition))
         self.protocol = Protocol.build(proto.stimuli, exc, self.dt_s, self.n_steps, protocol_rng)
         self._protocol_boundaries = self.protocol.boundaries()
-        self._init_state()
+        self._event_steps = sorted(self._protocol_boundaries | set(self.protocol.pulses))
         self.recorder = Recorder(self)
+        self._init_state()
         self._space = None
         for kind, cls in (("glutamatergic", GlutamatergicNeuron), ("gabaergic", GABAergicNeuron)):
             for i in self.type_index[kind]:
@@ -98,8 +100,13 @@ class SynapseNetworkModel(mesa.Model):
                                                             self.p_release))
         self.ambient_glutamate_uM = s.glutamate.nonvesicular_uM_per_s * s.glutamate.eaat_tau_s
         self._set_endocytosis_probability()
-        self.extra_mV: np.ndarray | float = 0.0
+        self._zeros = np.zeros(n)
+        self._zeros_bool = np.zeros(n, dtype=bool)
+        self.extra_mV = self._zeros.copy()
         self.dye_in_bath = False
+        self.spikes = np.zeros(n, dtype=np.bool_)
+        self.released = np.zeros(n, dtype=np.int64)
+        self._nonvesicular_per_step = s.glutamate.nonvesicular_uM_per_s * self.dt_s
 
     # ------------------------------------------------------------------ slow variables
 
@@ -122,7 +129,8 @@ class SynapseNetworkModel(mesa.Model):
     def _set_endocytosis_probability(self) -> None:
         factor = np.where(self.connectivity.is_excitatory, self.drugs.endocytosis_factor_glu,
                           self.drugs.endocytosis_factor_gaba)
-        self.p_endocytosis = step_probability(self.bouton.endocytosis_rate_per_s * factor, self.dt_s)
+        self.p_endocytosis = step_probability(self.bouton.endocytosis_rate_per_s * factor,
+                                              self.slow_every * self.dt_s)
 
     def _slow_update(self) -> None:
         s = self.params
@@ -139,6 +147,7 @@ class SynapseNetworkModel(mesa.Model):
                                * step_probability(1.0 / s.synapsin.activity_tau_s, span_s))
         self.slow_spikes[:] = 0
         self._update_synapsin(relax=float(step_probability(1.0 / s.synapsin.tau_s, span_s)))
+        self.recorder.endocytosed += self.pools.endocytose(self.dynamics_rng, self.p_endocytosis, self.dye_in_bath)
         self.pools.exchange_reserve(self.dynamics_rng,
                                     step_probability(self.bouton.mobilisation_rate_per_s * self.synapsin, span_s),
                                     step_probability(self.bouton.tethering_rate_per_s, span_s))
@@ -147,43 +156,57 @@ class SynapseNetworkModel(mesa.Model):
 
     def step(self) -> None:
         """Advance all neurons by one time step ``dt``."""
-        k, rng = self.step_index, self.dynamics_rng
-        if k % self.slow_every == 0:
-            self._slow_update()
-        if k in self._protocol_boundaries:
-            self.extra_mV = self.protocol.depolarisation_mV(k)
-            self.dye_in_bath = self.protocol.dye_in_bath(k)
-        forced = self.protocol.forced(k)
-        rrp_before = self.pools.rrp.copy() if forced is not None else None
-        spikes = self.membrane.integrate(rng, self.drugs.ampa_block, self.drugs.nmda_block, self.extra_mV, forced)
-        released = self.pools.release(rng, spikes, self.p_release, self.p_spontaneous)
-        molecules = self._transmit(released)
-        endocytosed = self.pools.endocytose(rng, self.p_endocytosis, self.dye_in_bath)
-        self.pools.prime(rng, self.p_prime)
-        self.slow_spikes += spikes
-        self.recorder.accumulate(spikes, released, endocytosed, molecules)
-        if forced is not None:
-            first = self.protocol.pulses[k][0]
-            self.recorder.pulse(first.number, first.stimulus, rrp_before, released, molecules)
-        self.step_index += 1
-        self.time_s = self.step_index * self.dt_s
-        if self.step_index % self.record_every == 0:
-            self.recorder.record()
+        self._advance(1)
 
-    def _transmit(self, released: np.ndarray) -> float:
-        """Deliver released quanta to targets and to the extrasynaptic space; returns glutamate molecules."""
-        senders = np.flatnonzero(released)
-        exc = self.connectivity.is_excitatory[senders]
-        glu_senders, gaba_senders = senders[exc], senders[~exc]
-        glu_quanta = self.connectivity.deliver(released[glu_senders], glu_senders)
-        gaba_quanta = self.connectivity.deliver(released[gaba_senders], gaba_senders)
-        self.membrane.receive(glu_quanta, gaba_quanta)
-        self.ampa_quanta += glu_quanta
-        vesicles = float(released[glu_senders] @ self.boutons_per_neuron[glu_senders])
-        molecules = vesicles * self.params.glutamate.molecules_per_vesicle
-        g = self.params.glutamate
-        self.ambient_glutamate_uM = (self.ambient_glutamate_uM * self.eaat_decay
-                                     + g.nonvesicular_uM_per_s * self.dt_s + molecules * self.uM_per_molecule)
+    def _next_event(self, k: int) -> int:
+        """The first step after ``k`` at which something other than the fast dynamics happens."""
+        events = [self._next_multiple(k, self.slow_every), self._next_multiple(k, self.record_every), self.n_steps]
+        events += [s for s in self._event_steps if s > k][:1]
+        return min(events)
+
+    @staticmethod
+    def _next_multiple(k: int, every: int) -> int:
+        return (k // every + 1) * every
+
+    def _advance(self, n_steps: int) -> None:
+        """Advance ``n_steps`` steps, in chunks that end where slow updates, records or stimuli fall."""
+        stop = self.step_index + n_steps
+        while self.step_index < stop:
+            k = self.step_index
+            if k in self._protocol_boundaries:
+                self.extra_mV = np.broadcast_to(self.protocol.depolarisation_mV(k), self._zeros.shape).copy()
+                self.dye_in_bath = self.protocol.dye_in_bath(k)
+            if k % self.slow_every == 0:
+                self._slow_update()
+            forced = self.protocol.forced(k)
+            chunk = 1 if forced is not None else min(stop, self._next_event(k)) - k
+            rrp_before = self.pools.rrp.copy() if forced is not None else None
+            molecules = self._run_kernel(chunk, forced)
+            self.recorder.add_steps(chunk, molecules)
+            self.step_index += chunk
+            self.time_s = self.step_index * self.dt_s
+            if forced is not None:
+                self.recorder.pulse(self.protocol.pulses[k], k * self.dt_s, rrp_before, self.released, molecules)
+            if self.step_index % self.record_every == 0:
+                self.recorder.record()
+
+    def _run_kernel(self, n_steps: int, forced: np.ndarray | None) -> float:
+        """Run the compiled fast clock for ``n_steps``; returns glutamate molecules released."""
+        m, c, pools, rec = self.membrane, self.membrane.const, self.pools, self.recorder
+        cp, g = self.connectivity.post_by_pre, self.params.glutamate
+        self.ambient_glutamate_uM, molecules = run_steps(
+            n_steps, self.dynamics_rng, m.v_mV, m.g_ampa, m.g_nmda, m.g_gaba, m.g_background, m.refractory_left,
+            c.v_rest_mV, c.v_reset_mV, c.threshold_mV, c.decay_m, c.refractory_steps, c.background_p,
+            c.jump_background, c.decay_ampa, c.decay_nmda, c.decay_gaba, c.decay_background,
+            self.drugs.ampa_block, self.drugs.nmda_block, self.extra_mV,
+            self._zeros_bool if forced is None else forced, forced is not None,
+            pools.rrp, pools.recycling, pools.surface, self.bouton.release_sites, self.p_release,
+            self.p_spontaneous, self.p_prime, pools.rrp_dye, pools.recycling_dye, pools.any_dye,
+            self.spikes, self.released, rec.spikes, rec.released, self.slow_spikes,
+            self.connectivity.is_excitatory, cp.indptr, cp.indices, c.jump_ampa, c.jump_nmda, c.jump_gaba,
+            self.ampa_quanta, self.boutons_per_neuron,
+            self.ambient_glutamate_uM, self.eaat_decay, self._nonvesicular_per_step, self.uM_per_molecule,
+            g.molecules_per_vesicle)
         return molecules
 
     # ------------------------------------------------------------------ running
@@ -192,14 +215,12 @@ class SynapseNetworkModel(mesa.Model):
         """Run the whole protocol (``protocol.duration_s``), with an optional progress bar."""
         from tqdm import tqdm
 
-        remaining = self.n_steps - self.step_index
         chunk = max(1, self.n_steps // 200)
         with tqdm(total=self.n_steps * self.dt_s, unit="s bio", disable=not progress,
                   bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s biological [{elapsed}<{remaining}]") as bar:
-            for i in range(remaining):
-                self.step()
-                if (i + 1) % chunk == 0 or i + 1 == remaining:
-                    bar.update(self.time_s - bar.n)
+            while self.step_index < self.n_steps:
+                self._advance(min(chunk, self.n_steps - self.step_index))
+                bar.update(self.time_s - bar.n)
 
     @property
     def network_space(self):

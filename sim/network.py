@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from sim import kernels
 from sim.params import NetworkParams
 
 
@@ -42,9 +43,7 @@ class Connectivity:
 
     def mean_over_targets(self, values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
         """Each neuron's average of ``values`` over its targets; ``fallback`` where it has none."""
-        deg = self.out_degree
-        summed = self.post_by_pre @ values
-        return np.where(deg > 0, summed / np.maximum(deg, 1), fallback)
+        return kernels.mean_over_targets(self.post_by_pre.indptr, self.post_by_pre.indices, values, fallback)
 
     def to_networkx(self):
         """The connectivity as a networkx DiGraph (nodes carry ``kind``)."""

@@ -163,6 +163,13 @@ class PharmacologyParams:
 
 
 STIMULUS_KINDS = ("train", "paired_pulse", "high_k", "fm_dye")
+#: the keys each stimulus kind uses (besides ``kind`` and ``start_s``)
+STIMULUS_KEYS = {
+    "train": ("target", "fraction", "rate_hz", "n_pulses", "pattern"),
+    "paired_pulse": ("target", "fraction", "interval_ms"),
+    "high_k": ("target", "fraction", "duration_s", "depolarisation_mV"),
+    "fm_dye": ("duration_s",),
+}
 TARGETS = ("glutamatergic", "gabaergic", "all")
 
 
@@ -275,13 +282,13 @@ def _in(unit: str) -> str:
 
 
 def _check_range(value: float, meta: dict, where: str, unit: str) -> None:
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
-        op = ">" if meta.get("lo_open") else ">="
-        raise ScenarioError(f"{where}: {value}{unit} is out of range; allowed: {op} {lo:g}"
-                            + (f" and <= {hi:g}" if hi is not None else "") + unit)
-    if hi is not None and value > hi:
-        raise ScenarioError(f"{where}: {value}{unit} is out of range; allowed: {lo:g} to {hi:g}{unit}")
+    lo, hi, lo_open = meta.get("lo"), meta.get("hi"), meta.get("lo_open")
+    below = lo is not None and (value < lo or (lo_open and value == lo))
+    above = hi is not None and value > hi
+    if below or above:
+        bounds = [f"{'>' if lo_open else '>='} {lo:g}"] if lo is not None else []
+        bounds += [f"<= {hi:g}"] if hi is not None else []
+        raise ScenarioError(f"{where}: {value:g}{unit} is out of range; allowed: {' and '.join(bounds)}{unit}")
 
 
 def _join(where: str, key: str) -> str:

@@ -16,12 +16,13 @@ from sim.params import StimulusParams
 
 @dataclass
 class Pulse:
-    """One stimulation pulse: its step, and the cells it forces to fire."""
+    """One stimulation pulse: its step, the stimuli that fall on it and the cells they force to fire."""
 
     number: int
     step: int
-    stimulus: int
-    cells: np.ndarray
+    stimulus: int            # index of the first stimulus pulsing at this step
+    kind: str                # train | paired_pulse
+    cells: np.ndarray        # bool mask of the cells forced to fire
 
 
 @dataclass
@@ -49,9 +50,12 @@ class Protocol:
     """All stimuli of a run as step-indexed pulses and windows."""
 
     n_neurons: int
-    pulses: dict[int, list[Pulse]] = field(default_factory=dict)
+    pulses: dict[int, Pulse] = field(default_factory=dict)
     windows: list[Window] = field(default_factory=list)
-    n_pulses: int = 0
+
+    @property
+    def n_pulses(self) -> int:
+        return len(self.pulses)
 
     @classmethod
     def build(cls, stimuli: list[StimulusParams], is_excitatory: np.ndarray, dt_s: float,
@@ -67,20 +71,20 @@ class Protocol:
                 continue
             for t in pulse_times_s(stim, rng):
                 step = int(round(t / dt_s))
-                if step < n_steps:
-                    proto.pulses.setdefault(step, []).append(Pulse(proto.n_pulses, step, i, cells))
-                    proto.n_pulses += 1
+                if step >= n_steps:
+                    continue
+                if step not in proto.pulses:
+                    mask = np.zeros(proto.n_neurons, dtype=bool)
+                    proto.pulses[step] = Pulse(0, step, i, stim.kind, mask)
+                proto.pulses[step].cells[cells] = True
+        for number, step in enumerate(sorted(proto.pulses)):
+            proto.pulses[step].number = number
         return proto
 
     def forced(self, step: int) -> np.ndarray | None:
         """Boolean mask of the cells forced to fire at ``step``, or None."""
-        pulses = self.pulses.get(step)
-        if not pulses:
-            return None
-        mask = np.zeros(self.n_neurons, dtype=bool)
-        for p in pulses:
-            mask[p.cells] = True
-        return mask
+        pulse = self.pulses.get(step)
+        return None if pulse is None else pulse.cells
 
     def depolarisation_mV(self, step: int) -> np.ndarray | float:
         """Extra depolarising drive of each cell at ``step`` (high K+)."""

@@ -24,8 +24,8 @@ import pandas as pd
 
 from sim.params import CELL_TYPES, SUFFIX
 
-PULSE_COLUMNS = ("pulse", "stimulus", "time_s", "released_glu", "released_gaba",
-                 "rrp_before_glu", "rrp_before_gaba", "glutamate_molecules")
+PULSE_COLUMNS = ("pulse", "stimulus", "kind", "time_s", "n_stimulated_glu", "n_stimulated_gaba",
+                 "released_glu", "released_gaba", "rrp_before_glu", "rrp_before_gaba", "glutamate_molecules")
 
 
 class Recorder:
@@ -42,13 +42,10 @@ class Recorder:
         self.rows: list[dict] = []
         self.pulse_rows: list[dict] = []
 
-    def accumulate(self, spikes: np.ndarray, released: np.ndarray, endocytosed: np.ndarray,
-                   glutamate_molecules: float) -> None:
-        self.spikes += spikes
-        self.released += released
-        self.endocytosed += endocytosed
+    def add_steps(self, n_steps: int, glutamate_molecules: float) -> None:
+        """Count ``n_steps`` steps; spikes, releases and retrievals are added to the arrays by the model."""
         self.glutamate_molecules += glutamate_molecules
-        self.steps += 1
+        self.steps += n_steps
 
     def record(self) -> None:
         """Close the current interval: one time-series row."""
@@ -78,13 +75,14 @@ class Recorder:
         self.glutamate_molecules = 0.0
         self.steps = 0
 
-    def pulse(self, number: int, stimulus: int, rrp_before: np.ndarray, released: np.ndarray,
+    def pulse(self, pulse, time_s: float, rrp_before: np.ndarray, released: np.ndarray,
               glutamate_molecules: float) -> None:
-        """One row for a stimulation pulse: vesicles released by each type and the RRP just before."""
+        """One row for a stimulation pulse: cells stimulated, vesicles released and the RRP just before, by type."""
         m = self.model
-        row = {"pulse": number, "stimulus": stimulus, "time_s": m.time_s}
+        row = {"pulse": pulse.number, "stimulus": pulse.stimulus, "kind": pulse.kind, "time_s": time_s}
         for kind in CELL_TYPES:
             idx, t = m.type_index[kind], SUFFIX[kind]
+            row[f"n_stimulated_{t}"] = int(pulse.cells[idx].sum())
             row[f"released_{t}"] = int(released[idx].sum())
             row[f"rrp_before_{t}"] = int(rrp_before[idx].sum())
         row["glutamate_molecules"] = glutamate_molecules
@@ -113,25 +111,24 @@ def summarise(timeseries: pd.DataFrame, pulses: pd.DataFrame, warmup_s: float,
     for kind, t in SUFFIX.items():
         counts = after[f"rate_{t}_hz"].to_numpy() * n_by_type[kind] * span_s
         out[f"population_fano_{t}"] = float(counts.var() / counts.mean()) if counts.mean() > 0 else float("nan")
-    out.update(evoked_metrics(pulses[pulses["time_s"] > warmup_s + 1e-12], n_by_type))
+    out.update(evoked_metrics(pulses[pulses["time_s"] > warmup_s + 1e-12]))
     return out
 
 
-def evoked_metrics(pulses: pd.DataFrame, n_by_type: dict[str, int]) -> dict[str, float]:
-    """Mean release per pulse per bouton and the paired-pulse ratio (second / first pulse of a stimulus)."""
+def evoked_metrics(pulses: pd.DataFrame) -> dict[str, float]:
+    """Release per pulse per stimulated bouton, and the paired-pulse ratio (second / first pulse)."""
     out: dict[str, float] = {}
-    for kind, t in SUFFIX.items():
-        n = max(n_by_type[kind], 1)
-        out[f"evoked_release_{t}_per_pulse"] = float(pulses[f"released_{t}"].mean() / n) if len(pulses) else np.nan
-        out[f"paired_pulse_ratio_{t}"] = _paired_pulse_ratio(pulses, f"released_{t}")
+    for t in SUFFIX.values():
+        hit = pulses[pulses[f"n_stimulated_{t}"] > 0]
+        per_bouton = hit[f"released_{t}"] / hit[f"n_stimulated_{t}"]
+        out[f"evoked_release_{t}_per_pulse"] = float(per_bouton.mean()) if len(hit) else float("nan")
+        out[f"paired_pulse_ratio_{t}"] = _paired_pulse_ratio(hit, f"released_{t}")
     return out
 
 
 def _paired_pulse_ratio(pulses: pd.DataFrame, column: str) -> float:
-    firsts, seconds = [], []
-    for _, group in pulses.groupby("stimulus", sort=True):
-        if len(group) >= 2:
-            firsts.append(group[column].iloc[0])
-            seconds.append(group[column].iloc[1])
-    total_first = float(np.sum(firsts))
-    return float(np.sum(seconds) / total_first) if total_first > 0 else float("nan")
+    """Summed second over summed first responses of paired-pulse stimuli (both pulses after the warm-up)."""
+    pairs = pulses[pulses["kind"] == "paired_pulse"].groupby("stimulus", sort=True)[column].agg(list)
+    pairs = [p for p in pairs if len(p) == 2]
+    first = float(sum(p[0] for p in pairs))
+    return float(sum(p[1] for p in pairs) / first) if first > 0 else float("nan")

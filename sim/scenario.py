@@ -11,6 +11,7 @@ from typing import Any
 
 from sim.params import (
     CELL_TYPES,
+    STIMULUS_KEYS,
     ConditionParams,
     Scenario,
     ScenarioError,
@@ -157,13 +158,24 @@ def _with_typed_lists(data: dict) -> dict:
     stimuli = protocol.get("stimuli", [])
     if not isinstance(stimuli, list):
         raise ScenarioError("protocol.stimuli: expected a list of [[protocol.stimuli]] tables")
-    protocol["stimuli"] = [build_section(StimulusParams, s, f"protocol.stimuli.{i}") for i, s in enumerate(stimuli)]
+    protocol["stimuli"] = [_build_stimulus(s, i) for i, s in enumerate(stimuli)]
     out["protocol"] = protocol
     conditions = out.get("conditions", {})
     if not isinstance(conditions, dict):
         raise ScenarioError("conditions: expected [conditions.NAME] tables")
     out["conditions"] = {n: build_section(ConditionParams, c, f"conditions.{n}") for n, c in conditions.items()}
     return out
+
+
+def _build_stimulus(data: Any, i: int) -> StimulusParams:
+    """A stimulus, refusing keys that its kind does not use."""
+    where = f"protocol.stimuli.{i}"
+    stim = build_section(StimulusParams, data, where)
+    allowed = ("kind", "start_s", *STIMULUS_KEYS[stim.kind])
+    for key in data:
+        if key not in allowed:
+            raise ScenarioError(f"{where}.{key}: does not apply to kind '{stim.kind}'; allowed: {', '.join(allowed)}")
+    return stim
 
 
 def check_consistency(s: Scenario, source: str) -> None:

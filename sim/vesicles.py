@@ -1,4 +1,7 @@
-"""Vesicle-pool kinetics of every neuron's representative bouton, vectorised over neurons.
+"""Vesicle pools of every neuron's representative bouton and their slow-clock transitions.
+
+Release and priming run on the fast clock in ``sim.kernels``; endocytosis and
+the reserve exchange run here, vectorised over neurons, every ``protocol.slow_dt_ms``.
 
 Pools (integer vesicle counts, their sum conserved exactly per neuron):
 ``rrp`` (docked, primed), ``surface`` (fused, pHluorin-visible), ``recycling``
@@ -98,18 +101,6 @@ class VesiclePools:
         """FM-dye-labelled vesicles per bouton."""
         return self.rrp_dye + self.recycling_dye + self.reserve_dye
 
-    def release(self, rng: np.random.Generator, spiking: np.ndarray, p_release: np.ndarray,
-                spontaneous_p: np.ndarray) -> np.ndarray:
-        """Evoked (spiking boutons) plus spontaneous fusion from the RRP; returns vesicles released."""
-        released = rng.binomial(self.rrp, spontaneous_p)
-        idx = np.flatnonzero(spiking)
-        if idx.size:
-            released[idx] += rng.binomial(self.rrp[idx] - released[idx], p_release[idx])
-        self.rrp_dye -= self._labelled(rng, self.rrp_dye, self.rrp, released)
-        self.rrp -= released
-        self.surface += released
-        return released
-
     def endocytose(self, rng: np.random.Generator, p_endo: np.ndarray, dye_in_bath: bool) -> np.ndarray:
         """Surface -> recycling; vesicles retrieved while dye is in the bath take it up."""
         retrieved = rng.binomial(self.surface, p_endo)
@@ -119,16 +110,6 @@ class VesiclePools:
             self.recycling_dye += retrieved
             self.any_dye = True
         return retrieved
-
-    def prime(self, rng: np.random.Generator, p_prime: np.ndarray) -> np.ndarray:
-        """Each empty release site is refilled from the recycling pool with probability ``p_prime``."""
-        primed = np.minimum(rng.binomial(self.params.release_sites - self.rrp, p_prime), self.recycling)
-        moved_dye = self._labelled(rng, self.recycling_dye, self.recycling, primed)
-        self.recycling -= primed
-        self.recycling_dye -= moved_dye
-        self.rrp += primed
-        self.rrp_dye += moved_dye
-        return primed
 
     def exchange_reserve(self, rng: np.random.Generator, p_mobilise: np.ndarray, p_tether: np.ndarray) -> None:
         """Reserve <-> recycling: mobilisation (synapsin-dependent) and re-tethering."""
@@ -140,12 +121,6 @@ class VesiclePools:
         self.recycling += mobilised - tethered
         self.reserve_dye += teth_dye - mob_dye
         self.recycling_dye += mob_dye - teth_dye
-
-    def wash_dye(self) -> None:
-        """Remove all labels (a fresh preparation)."""
-        for name in ("rrp_dye", "recycling_dye", "reserve_dye"):
-            getattr(self, name)[:] = 0
-        self.any_dye = False
 
     def _labelled(self, rng: np.random.Generator, labelled: np.ndarray, pool: np.ndarray,
                   moved: np.ndarray) -> np.ndarray:
