@@ -2,6 +2,7 @@
 """Command line of the vesicle-recycling network model.
 
     python run.py simulate SCENARIO.toml [--condition NAME] [--set key=value ...] [--seed N] [--out DIR]
+    python run.py batch EXPERIMENT.toml --out DIR [--workers N] [--resume]
 
 Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
 condition) prints one line naming the file, key and what is allowed, and
@@ -14,6 +15,9 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+from sim.outputs import OutputError
+from sim.params import ScenarioError
 
 EXIT_BAD_INPUT = 2
 
@@ -31,7 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output folder (default: results/simulate/SCENARIO-CONDITION-seedN)")
     sim.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    batch = commands.add_parser("batch", help="run an experiment: scenarios x conditions x levels x replicates")
+    batch.add_argument("experiment", type=Path, help="experiment TOML file (scenarios/experiments/*.toml)")
+    batch.add_argument("--out", type=Path, required=True, help="output folder")
+    add_execution_options(batch)
     return parser
+
+
+def add_execution_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by batch and sweep."""
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--backend", choices=("local",), default="local", help="where runs execute")
+    parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (dask backend)")
+    parser.add_argument("--resume", action="store_true", help="finish an interrupted batch in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def simulate(args: argparse.Namespace, argv: list[str]) -> int:
@@ -78,6 +96,25 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def batch(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run an experiment into a batch folder; exit code 1 if any run failed."""
+    from sim.batch import run_batch
+    from sim.experiment import load_experiment
+
+    if args.workers is not None and args.workers < 1:
+        raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
+    exp = load_experiment(args.experiment)
+    outcome = run_batch(exp, args.out, argv, workers=args.workers, resume=args.resume, backend=args.backend,
+                        scheduler=args.scheduler, progress=not args.quiet)
+    print(f"{args.out}: {outcome.done} runs done, {outcome.skipped} already done, {outcome.failed} failed "
+          f"(of {outcome.total})")
+    if outcome.failed:
+        print(f"{outcome.failed} run(s) failed: see {args.out}/runs/*/error.json; "
+              f"rerun with --resume to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _frame(rows: list[dict]):
     import pandas as pd
 
@@ -87,11 +124,8 @@ def _frame(rows: list[dict]):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    from sim.outputs import OutputError
-    from sim.params import ScenarioError
-
     try:
-        return {"simulate": simulate}[args.command](args, argv)
+        return {"simulate": simulate, "batch": batch}[args.command](args, argv)
     except (ScenarioError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

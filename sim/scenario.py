@@ -102,18 +102,22 @@ def apply_override(data: dict, assignment: str) -> None:
     if "=" not in assignment:
         raise ScenarioError(f"--set {assignment}: expected key=value")
     key, text = assignment.split("=", 1)
-    parts = key.strip().split(".")
+    set_dotted(data, key.strip(), parse_value(text.strip()))
+
+
+def set_dotted(data: dict, key: str, value: Any) -> None:
+    """Set ``value`` at a dotted key of a raw scenario dictionary, creating tables as needed."""
+    parts = key.split(".")
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         node = _descend(node, part, ".".join(parts[: i + 1]))
     last = parts[-1]
     if isinstance(node, list):
-        index = _list_index(node, last, key)
-        node[index] = parse_value(text.strip())
+        node[_list_index(node, last, key)] = value
     elif last.isdigit():
         _descend(node, last, key)
     else:
-        node[last] = parse_value(text.strip())
+        node[last] = value
 
 
 def _descend(node: Any, part: str, where: str) -> Any:

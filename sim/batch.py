@@ -1,0 +1,255 @@
+"""Batch execution: an experiment's runs in worker processes, streamed to disk, resumable.
+
+Layout of a batch folder::
+
+    manifest.json        command, experiment text and hash, scenarios, every run's key and seed, versions
+    summary.parquet/.csv one row per run (sorted by run index), rebuilt as runs finish
+    runs/r00000/         summary.json, timeseries.parquet, pulses.parquet (a run's folder appears whole)
+    runs/r00007/         error.json instead, for a run that raised
+
+Workers only compute; the client process writes every file, so the outputs do
+not depend on the number of workers, their order or the backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiment import Experiment, RunSpec
+from sim.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
+from sim.scenario import build_scenario, scenario_hash
+
+RUNS_DIR = "runs"
+MANIFEST = "manifest.json"
+SUMMARY_SECONDS = 2.0   # rebuild summary.parquet at most this often while a batch runs
+
+
+def execute_run(scenario_data: dict, spec: dict, source: str) -> dict:
+    """Simulate one run (in a worker); returns its summary metrics and tables."""
+    from sim.model import SynapseNetworkModel
+    from sim.readouts import summarise
+
+    scenario = build_scenario(scenario_data, source)
+    model = SynapseNetworkModel(scenario, spec["condition"])
+    model.run()
+    ts, pulses = model.recorder.timeseries(), model.recorder.pulses()
+    n_by_type = {k: int(v.size) for k, v in model.type_index.items()}
+    return {"summary": summarise(ts, pulses, scenario.protocol.warmup_s, n_by_type),
+            "timeseries": ts, "pulses": pulses}
+
+
+# --------------------------------------------------------------------------- executors
+
+
+class LocalExecutor:
+    """Runs tasks in a pool of local worker processes."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool = ProcessPoolExecutor(max_workers=workers)
+
+    def submit(self, fn: Callable, *args: Any) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def as_completed(self, futures: Iterable[Future]) -> Iterator[Future]:
+        return as_completed(futures)
+
+    def close(self, cancel: bool = False) -> None:
+        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def make_executor(backend: str, workers: int | None, scheduler: str | None = None):
+    """The executor of a backend (``local``)."""
+    if backend != "local":
+        raise OutputError(f"--backend {backend}: not available; allowed: local")
+    return LocalExecutor(workers or os.cpu_count() or 1)
+
+
+# --------------------------------------------------------------------------- the folder
+
+
+def run_folder(out: Path, spec: RunSpec | dict) -> Path:
+    run_id = spec.run_id if isinstance(spec, RunSpec) else spec["run_id"]
+    return out / RUNS_DIR / run_id
+
+
+def is_finished(out: Path, spec: RunSpec) -> bool:
+    return (run_folder(out, spec) / "summary.json").is_file()
+
+
+def _publish(out: Path, spec: RunSpec, write: Callable[[Path], None]) -> None:
+    """Write a run's files into a temporary folder, then move it into place whole."""
+    final = run_folder(out, spec)
+    stage = final.parent / f".{final.name}.partial-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    write(stage)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(stage, final)
+
+
+def write_result(out: Path, spec: RunSpec, result: dict) -> None:
+    """Store a finished run: summary.json, timeseries.parquet and pulses.parquet."""
+    def write(stage: Path) -> None:
+        write_table(stage / "timeseries.parquet", result["timeseries"])
+        write_table(stage / "pulses.parquet", result["pulses"])
+        write_json(stage / "summary.json", {**spec.as_dict(), "status": "ok", "metrics": result["summary"]})
+    _publish(out, spec, write)
+
+
+def write_error(out: Path, spec: RunSpec, error: str) -> None:
+    """Store a run that raised, with its error."""
+    _publish(out, spec, lambda stage: write_json(stage / "error.json", {**spec.as_dict(), "status": "error",
+                                                                       "error": error}))
+
+
+def summary_frame(out: Path, specs: list[RunSpec]) -> pd.DataFrame:
+    """One row per run with a stored result or error, sorted by run index."""
+    rows = []
+    for spec in specs:
+        folder = run_folder(out, spec)
+        base = {"run_id": spec.run_id, "scenario": spec.scenario, "condition": spec.condition,
+                **spec.levels, "replicate": spec.replicate, "seed": spec.seed}
+        if (folder / "summary.json").is_file():
+            stored = json.loads((folder / "summary.json").read_text())
+            rows.append({**base, "status": "ok", "error": "", **stored["metrics"]})
+        elif (folder / "error.json").is_file():
+            stored = json.loads((folder / "error.json").read_text())
+            rows.append({**base, "status": "error", "error": stored["error"].strip().splitlines()[-1]})
+    return pd.DataFrame(rows)
+
+
+def write_summary(out: Path, specs: list[RunSpec]) -> pd.DataFrame:
+    frame = summary_frame(out, specs)
+    write_table(out / "summary.parquet", frame)
+    write_table(out / "summary.csv", frame)
+    return frame
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def experiment_hash(exp: Experiment) -> str:
+    return scenario_hash({"experiment": exp.path.read_text(encoding="utf-8"), "scenarios": exp.scenario_data})
+
+
+def batch_manifest(exp: Experiment, command: list[str], specs: list[RunSpec], started: str) -> dict:
+    files = {str(p): p.read_text(encoding="utf-8") for fs in exp.scenario_files.values() for p in fs}
+    return {
+        "kind": "batch",
+        "command": " ".join(["run.py", *command]),
+        "experiment_file": str(exp.path),
+        "experiment_text": exp.path.read_text(encoding="utf-8"),
+        "experiment_sha256": experiment_hash(exp),
+        "name": exp.name,
+        "master_seed": exp.master_seed,
+        "reference": exp.reference,
+        "readouts": exp.readouts,
+        "levels": exp.levels,
+        "scenario_files": files,
+        "scenarios": exp.scenario_data,
+        "runs": [s.as_dict() for s in specs],
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "started_utc": started,
+        "finished_utc": None,
+    }
+
+
+def read_manifest(out: Path, kind: str = "batch") -> dict:
+    """The manifest of a batch folder; a missing, corrupt or foreign one is an OutputError."""
+    path = out / MANIFEST
+    if not path.is_file():
+        raise OutputError(f"{out}: no {MANIFEST}; not a {kind} output folder")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise OutputError(f"{path}: corrupt manifest ({err})") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") != kind or "runs" not in manifest:
+        raise OutputError(f"{path}: not a {kind} manifest (made by another command?)")
+    return manifest
+
+
+def prepare_folder(out: Path, exp: Experiment, command: list[str], resume: bool) -> list[RunSpec]:
+    """Create or check the batch folder; returns the runs still to do."""
+    specs = exp.runs()
+    if resume:
+        manifest = read_manifest(out)
+        if manifest.get("experiment_sha256") != experiment_hash(exp):
+            raise OutputError(f"{out}: holds a different experiment (or its scenario files changed); "
+                              f"resume needs the same experiment file")
+        for stale in (out / RUNS_DIR).glob(".*.partial-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return [s for s in specs if not is_finished(out, s)]
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise OutputError(f"--out {out}: folder exists and is not empty; use --resume to finish it "
+                          f"or choose a new folder")
+    (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    write_json(out / MANIFEST, batch_manifest(exp, command, specs, utc_now()))
+    return specs
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class BatchOutcome:
+    total: int
+    done: int
+    failed: int
+    skipped: int
+
+
+def run_batch(exp: Experiment, out: Path, command: list[str], workers: int | None = None,
+              resume: bool = False, backend: str = "local", scheduler: str | None = None,
+              progress: bool = True) -> BatchOutcome:
+    """Run every pending run of ``exp`` into ``out``; returns the counts."""
+    from tqdm import tqdm
+
+    pending = prepare_folder(out, exp, command, resume)
+    specs = exp.runs()
+    executor = make_executor(backend, workers, scheduler)
+    failed, last_summary = 0, 0.0
+    futures = {executor.submit(execute_run, exp.run_scenario(s), s.as_dict(), str(exp.path)): s for s in pending}
+    bar = tqdm(total=len(specs), initial=len(specs) - len(pending), unit="run", disable=not progress,
+               desc=exp.name)
+    try:
+        for future in executor.as_completed(futures):
+            spec = futures[future]
+            try:
+                write_result(out, spec, future.result())
+            except Exception:  # noqa: BLE001 - a failing run is recorded, the batch goes on
+                write_error(out, spec, traceback.format_exc())
+                failed += 1
+            bar.update(1)
+            if time.monotonic() - last_summary > SUMMARY_SECONDS:
+                write_summary(out, specs)
+                last_summary = time.monotonic()
+    except BaseException:
+        executor.close(cancel=True)
+        write_summary(out, specs)
+        raise
+    finally:
+        bar.close()
+    executor.close()
+    write_summary(out, specs)
+    _finish_manifest(out)
+    return BatchOutcome(len(specs), len(pending) - failed, failed, len(specs) - len(pending))
+
+
+def _finish_manifest(out: Path) -> None:
+    manifest = read_manifest(out)
+    manifest["finished_utc"] = utc_now()
+    write_json(out / MANIFEST, manifest)
