@@ -85,7 +85,7 @@ class Experiment:
         out: list[RunSpec] = []
         for scenario, condition, combo, rep in itertools.product(self.scenario_data, self.conditions, combos,
                                                                  range(self.replicates)):
-            levels = dict(zip(keys, combo))
+            levels = dict(zip(keys, combo, strict=True))
             spec = RunSpec(len(out), f"r{len(out):05d}", scenario, condition, levels, rep, 0)
             out.append(RunSpec(**{**spec.__dict__, "seed": run_seed(self.master_seed, spec.key)}))
         return out
