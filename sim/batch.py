@@ -45,7 +45,8 @@ def execute_run(scenario_data: dict, spec: dict, source: str) -> dict:
     model.run()
     ts, pulses = model.recorder.timeseries(), model.recorder.pulses()
     n_by_type = {k: int(v.size) for k, v in model.type_index.items()}
-    return {"summary": summarise(ts, pulses, scenario.protocol.warmup_s, n_by_type),
+    drugs = {f"bath_{k}": v for k, v in scenario.condition(spec["condition"]).__dict__.items() if k.endswith("_uM")}
+    return {"summary": {**drugs, **summarise(ts, pulses, scenario.protocol.warmup_s, n_by_type)},
             "timeseries": ts, "pulses": pulses}
 
 
