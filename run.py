@@ -3,6 +3,7 @@
 
     python run.py simulate SCENARIO.toml [--condition NAME] [--set key=value ...] [--seed N] [--out DIR]
     python run.py batch EXPERIMENT.toml --out DIR [--workers N] [--resume]
+    python run.py reproduce DIR [--runs K]
 
 Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
 condition) prints one line naming the file, key and what is allowed, and
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("experiment", type=Path, help="experiment TOML file (scenarios/experiments/*.toml)")
     batch.add_argument("--out", type=Path, required=True, help="output folder")
     add_execution_options(batch)
+
+    rep = commands.add_parser("reproduce", help="re-run a batch from its manifest and check outputs match exactly")
+    rep.add_argument("folder", type=Path, help="batch output folder")
+    rep.add_argument("--runs", type=int, default=None, metavar="K", help="re-run K runs chosen at random")
+    rep.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -115,6 +122,27 @@ def batch(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def reproduce(args: argparse.Namespace, argv: list[str]) -> int:
+    """Re-run runs of a batch folder; exit code 1 if any output differs."""
+    import random
+
+    from sim.batch import read_manifest, reproduce_batch
+
+    run_ids = None
+    if args.runs is not None:
+        if args.runs < 1:
+            raise OutputError(f"--runs {args.runs}: allowed: 1 or more")
+        all_ids = [r["run_id"] for r in read_manifest(args.folder)["runs"]]
+        run_ids = sorted(random.SystemRandom().sample(all_ids, min(args.runs, len(all_ids))))
+    checks = reproduce_batch(args.folder, run_ids, workers=args.workers, progress=not args.quiet)
+    for check in checks:
+        state = "match" if check.matches else "MISMATCH in " + ", ".join(check.differing)
+        print(f"{check.run_id}: {state}")
+    bad = [c for c in checks if not c.matches]
+    print(f"{len(checks) - len(bad)} of {len(checks)} runs reproduced bit for bit")
+    return 1 if bad else 0
+
+
 def _frame(rows: list[dict]):
     import pandas as pd
 
@@ -125,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:
-        return {"simulate": simulate, "batch": batch}[args.command](args, argv)
+        return {"simulate": simulate, "batch": batch, "reproduce": reproduce}[args.command](args, argv)
     except (ScenarioError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.experiment import Experiment, RunSpec
+from sim.experiment import Experiment, RunSpec, run_scenario_data
 from sim.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
 from sim.scenario import build_scenario, scenario_hash
 
@@ -254,3 +254,46 @@ def _finish_manifest(out: Path) -> None:
     manifest = read_manifest(out)
     manifest["finished_utc"] = utc_now()
     write_json(out / MANIFEST, manifest)
+
+
+# --------------------------------------------------------------------------- reproducing
+
+
+@dataclass
+class RunCheck:
+    run_id: str
+    matches: bool
+    differing: list[str]
+
+
+def reproduce_batch(out: Path, run_ids: list[str] | None = None, workers: int | None = None,
+                    progress: bool = True) -> list[RunCheck]:
+    """Re-run stored runs from the manifest and compare every output file byte for byte."""
+    import tempfile
+
+    from tqdm import tqdm
+
+    manifest = read_manifest(out)
+    specs = [RunSpec(**{k: v for k, v in r.items() if k != "key"}) for r in manifest["runs"]]
+    chosen = [s for s in specs if is_finished(out, s) and (run_ids is None or s.run_id in run_ids)]
+    if not chosen:
+        raise OutputError(f"{out}: no finished runs to reproduce")
+    executor = make_executor("local", workers)
+    source = manifest.get("experiment_file", str(out))
+    futures = {executor.submit(execute_run, run_scenario_data(manifest["scenarios"][s.scenario], s.levels, s.seed),
+                               s.as_dict(), source): s for s in chosen}
+    checks = []
+    with tempfile.TemporaryDirectory(prefix="reproduce-") as tmp:
+        for future in tqdm(executor.as_completed(futures), total=len(futures), unit="run", disable=not progress):
+            spec = futures[future]
+            write_result(Path(tmp), spec, future.result())
+            checks.append(_compare(run_folder(out, spec), run_folder(Path(tmp), spec), spec.run_id))
+    executor.close()
+    return sorted(checks, key=lambda c: c.run_id)
+
+
+def _compare(stored: Path, fresh: Path, run_id: str) -> RunCheck:
+    names = sorted({p.name for p in stored.iterdir()} | {p.name for p in fresh.iterdir()})
+    differing = [n for n in names if not (stored / n).is_file() or not (fresh / n).is_file()
+                 or (stored / n).read_bytes() != (fresh / n).read_bytes()]
+    return RunCheck(run_id, not differing, differing)

@@ -62,6 +62,15 @@ def run_seed(master_seed: int, key: str) -> int:
     return int((int(state[0]) << 31) ^ int(state[1]))
 
 
+def run_scenario_data(base: dict, levels: dict[str, Any], seed: int) -> dict:
+    """A copy of a raw scenario dictionary with a run's levels applied and its seed set."""
+    data = deep_merge(base, {})
+    for key, value in levels.items():
+        set_dotted(data, key, value)
+    data["seed"] = seed
+    return data
+
+
 @dataclass
 class Experiment:
     """A validated experiment: its file, the scenarios it crosses and every run's specification."""
@@ -92,11 +101,7 @@ class Experiment:
 
     def run_scenario(self, spec: RunSpec) -> dict:
         """The raw scenario dictionary of one run (levels applied, seed set)."""
-        data = deep_merge(self.scenario_data[spec.scenario], {})
-        for key, value in spec.levels.items():
-            set_dotted(data, key, value)
-        data["seed"] = spec.seed
-        return data
+        return run_scenario_data(self.scenario_data[spec.scenario], spec.levels, spec.seed)
 
     def validate_runs(self) -> None:
         """Build every distinct scenario once so that a bad level or condition fails before any run."""

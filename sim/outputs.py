@@ -100,6 +100,7 @@ def run_manifest(command: list[str], scenario_files: list[Path], merged: dict, s
                  condition: str, seed: int, started: str) -> dict:
     """The provenance of one run."""
     return {
+        "kind": "simulate",
         "command": " ".join([Path(sys.argv[0]).name, *command]),
         "scenario_files": {str(p): p.read_text(encoding="utf-8") for p in scenario_files},
         "scenario": merged,
