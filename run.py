@@ -65,7 +65,7 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.model import SynapseNetworkModel
     from sim.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
     from sim.params import ScenarioError
-    from sim.readouts import summarise
+    from sim.readouts import run_results
     from sim.scenario import load_raw, load_scenario, scenario_hash
 
     scenario, merged = load_scenario(args.scenario, args.overrides, args.seed)
@@ -81,10 +81,9 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
           f"{model.connectivity.n_synapses} synapses, {scenario.protocol.duration_s:g} s at "
           f"dt = {scenario.protocol.dt_ms:g} ms, seed {scenario.seed}", file=sys.stderr)
     model.run(progress=not args.quiet)
-    ts, pulses = model.recorder.timeseries(), model.recorder.pulses()
-    n_by_type = {k: int(v.size) for k, v in model.type_index.items()}
-    summary = {"scenario": scenario.name, "condition": args.condition, "seed": scenario.seed,
-               **summarise(ts, pulses, scenario.protocol.warmup_s, n_by_type)}
+    results = run_results(model)
+    ts, pulses = results["timeseries"], results["pulses"]
+    summary = {"scenario": scenario.name, "condition": args.condition, "seed": scenario.seed, **results["summary"]}
     with staged_output(out, args.overwrite) as stage:
         write_table(stage / "timeseries.parquet", ts)
         if model.protocol.n_pulses:
@@ -92,7 +91,7 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
         summary_frame = _frame([summary])
         write_table(stage / "summary.csv", summary_frame)
         write_table(stage / "summary.parquet", summary_frame)
-        plot_run(ts, pulses, scenario.protocol.warmup_s, n_by_type, stage)
+        plot_run(ts, pulses, scenario.protocol.warmup_s, stage)
         files = load_raw(args.scenario)[1]
         write_json(stage / "manifest.json", run_manifest(argv, files, merged, scenario_hash(merged),
                                                          args.condition, scenario.seed, started))

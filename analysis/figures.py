@@ -78,21 +78,21 @@ def plot_glutamate_adenosine(ts: pd.DataFrame, warmup_s: float, path: Path) -> N
     _save(fig, path)
 
 
-def plot_pulses(pulses: pd.DataFrame, n_by_type: dict[str, int], path: Path) -> None:
-    """Vesicles released per bouton at each stimulation pulse, by cell type."""
+def plot_pulses(pulses: pd.DataFrame, path: Path) -> None:
+    """Vesicles released per stimulated bouton at each stimulation pulse, by cell type."""
     fig, ax = plt.subplots(figsize=(8, 4))
-    for t, kind in (("glu", "glutamatergic"), ("gaba", "gabaergic")):
-        if pulses[f"released_{t}"].sum() > 0:
-            ax.plot(pulses["time_s"], pulses[f"released_{t}"] / max(n_by_type[kind], 1), "o-", ms=3,
+    for t in ("glu", "gaba"):
+        hit = pulses[pulses[f"n_stimulated_{t}"] > 0]
+        if len(hit):
+            ax.plot(hit["time_s"], hit[f"released_{t}"] / hit[f"n_stimulated_{t}"], "o-", ms=3,
                     color=COLOURS[t], label=LABELS[t])
     ax.set_xlabel("pulse time (s)")
-    ax.set_ylabel("released per pulse\n(vesicles / bouton)")
+    ax.set_ylabel("released per pulse\n(vesicles / stimulated bouton)")
     ax.legend(frameon=False, fontsize=8)
     _save(fig, path)
 
 
-def plot_run(ts: pd.DataFrame, pulses: pd.DataFrame, warmup_s: float, n_by_type: dict[str, int],
-             out_dir: Path) -> list[Path]:
+def plot_run(ts: pd.DataFrame, pulses: pd.DataFrame, warmup_s: float, out_dir: Path) -> list[Path]:
     """All figures of one run, as PNG files in ``out_dir``; returns their paths."""
     paths = [out_dir / "activity.png", out_dir / "pools.png", out_dir / "glutamate_adenosine.png"]
     plot_activity(ts, warmup_s, paths[0])
@@ -100,5 +100,5 @@ def plot_run(ts: pd.DataFrame, pulses: pd.DataFrame, warmup_s: float, n_by_type:
     plot_glutamate_adenosine(ts, warmup_s, paths[2])
     if len(pulses):
         paths.append(out_dir / "pulses.png")
-        plot_pulses(pulses, n_by_type, paths[-1])
+        plot_pulses(pulses, paths[-1])
     return paths

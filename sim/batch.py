@@ -36,18 +36,13 @@ SUMMARY_SECONDS = 2.0   # rebuild summary.parquet at most this often while a bat
 
 
 def execute_run(scenario_data: dict, spec: dict, source: str) -> dict:
-    """Simulate one run (in a worker); returns its summary metrics and tables."""
+    """Simulate one run (in a worker); returns its summary metrics and tables (``sim.readouts.run_results``)."""
     from sim.model import SynapseNetworkModel
-    from sim.readouts import summarise
+    from sim.readouts import run_results
 
-    scenario = build_scenario(scenario_data, source)
-    model = SynapseNetworkModel(scenario, spec["condition"])
+    model = SynapseNetworkModel(build_scenario(scenario_data, source), spec["condition"])
     model.run()
-    ts, pulses = model.recorder.timeseries(), model.recorder.pulses()
-    n_by_type = {k: int(v.size) for k, v in model.type_index.items()}
-    drugs = {f"bath_{k}": v for k, v in scenario.condition(spec["condition"]).__dict__.items() if k.endswith("_uM")}
-    return {"summary": {**drugs, **summarise(ts, pulses, scenario.protocol.warmup_s, n_by_type)},
-            "timeseries": ts, "pulses": pulses}
+    return run_results(model)
 
 
 # --------------------------------------------------------------------------- executors

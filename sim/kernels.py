@@ -1,8 +1,9 @@
 """Compiled (numba) kernels of the fast clock: one call advances every neuron by one step ``dt``.
 
 ``fast_step`` fuses, per neuron: Poisson background, the exponential-Euler
-membrane update, spiking (threshold or forced), evoked and spontaneous release
-from the RRP, and priming of empty release sites from the recycling pool.
+membrane update, spiking (threshold or forced), spontaneous then evoked release
+from the RRP (FM-dye labels leave with fused vesicles), and priming of empty
+release sites from the recycling pool (labels travel with primed vesicles).
 ``deliver`` then adds each sender's released quanta to its targets. All random
 numbers come from the model's numpy ``Generator``, so a seed fixes every draw.
 """

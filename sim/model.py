@@ -1,10 +1,13 @@
 """SynapseNetworkModel: a Mesa model of vesicle recycling in a network of LIF neurons.
 
-One call to ``step()`` advances every neuron by ``protocol.dt_ms`` with
-vectorised operations: membrane and synaptic currents, release, spike-event
-delivery along the sparse connectivity, endocytosis, priming and ambient
-glutamate. Slow variables (reserve exchange, adenosine, A1 occupancy,
-phospho-synapsin, drug effects) are updated every ``protocol.slow_dt_ms``.
+Two clocks. The fast clock (``protocol.dt_ms``) runs compiled in
+``sim.kernels``: membranes and synaptic currents, spiking, release, priming,
+spike-event delivery along the sparse connectivity and ambient glutamate, for
+every neuron at once. The slow clock (``protocol.slow_dt_ms``) updates, with
+vectorised numpy, endocytosis, the reserve exchange, adenosine, A1 occupancy
+and release probability, the firing-rate trace, phospho-synapsin and the drug
+effects. ``step()`` advances one fast step; ``run()`` advances in chunks that
+end where a slow update, a time-series row or a stimulus falls.
 """
 
 from __future__ import annotations

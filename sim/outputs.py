@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "networkx")
+PACKAGES = ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "matplotlib", "networkx", "statsmodels")
 
 
 class OutputError(ValueError):

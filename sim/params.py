@@ -195,7 +195,7 @@ class ProtocolParams:
     warmup_s: float = nonneg("s", "initial period excluded from summary readouts")
     dt_ms: float = spec("ms", "integration time step", lo=0.01, hi=5.0)
     record_interval_ms: float = positive("ms", "interval between rows of the time series")
-    slow_dt_ms: float = positive("ms", "update interval of slow variables (reserve pool, adenosine, synapsin)")
+    slow_dt_ms: float = positive("ms", "update interval of the slow clock: endocytosis, reserve exchange, adenosine, A1, synapsin, drug effects")
     stimuli: list = spec("", "list of stimuli ([[protocol.stimuli]])", default=[])
 
 

@@ -132,3 +132,12 @@ def _paired_pulse_ratio(pulses: pd.DataFrame, column: str) -> float:
     pairs = [p for p in pairs if len(p) == 2]
     first = float(sum(p[0] for p in pairs))
     return float(sum(p[1] for p in pairs) / first) if first > 0 else float("nan")
+
+
+def run_results(model) -> dict:
+    """The outputs of a finished run: ``summary`` (dict), ``timeseries`` and ``pulses`` (DataFrames)."""
+    ts, pulses = model.recorder.timeseries(), model.recorder.pulses()
+    n_by_type = {k: int(v.size) for k, v in model.type_index.items()}
+    drugs = {f"bath_{k}": v for k, v in model.pharmacology.condition.__dict__.items() if k.endswith("_uM")}
+    summary = {**drugs, **summarise(ts, pulses, model.params.protocol.warmup_s, n_by_type)}
+    return {"summary": summary, "timeseries": ts, "pulses": pulses}

@@ -207,6 +207,9 @@ def check_consistency(s: Scenario, source: str) -> None:
             raise ScenarioError(f"{source}: network.{key}: {k} partners but only {pool} neurons of that type; "
                                 f"allowed: fewer than {pool}")
     for i, stim in enumerate(p.stimuli):
+        if stim.kind == "fm_dye" and stim.duration_s * 1000.0 < p.slow_dt_ms:
+            raise ScenarioError(f"{source}: protocol.stimuli.{i}.duration_s: dye is taken up on the slow clock; "
+                                f"allowed: >= protocol.slow_dt_ms ({p.slow_dt_ms} ms)")
         if stim.start_s >= p.duration_s:
             raise ScenarioError(f"{source}: protocol.stimuli.{i}.start_s: {stim.start_s} s is after the end "
                                 f"of the protocol ({p.duration_s} s)")
