@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks, and the plain-Mesa reference model."""

@@ -1,0 +1,178 @@
+"""Speed and memory of the engine: prints a table and writes docs/performance.md.
+
+    python benchmarks/bench.py [--quick] [--repeats N] [--no-write]
+
+Each size runs in a fresh process (so peak memory is its own), ``--repeats``
+times; the table shows medians. Also: the plain-Mesa reference model at 1,000
+neurons (the speed-up is per neuron-step), the fitted exponent of cost per step
+against network size, and a batch of 8 flagship runs on 1 vs 2 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+NORMAL = ROOT / "scenarios" / "normal.toml"
+FLAGSHIP = ROOT / "scenarios" / "experiments" / "normal_vs_depression.toml"
+#: (neurons, biological seconds): the issue's targets are 10^4 neurons x 10 s and 10^5 neurons x 1 s
+SIZES = [(1_000, 10.0), (3_000, 10.0), (10_000, 10.0), (30_000, 1.0), (100_000, 1.0)]
+QUICK_SIZES = [(1_000, 2.0), (3_000, 1.0), (10_000, 1.0)]
+REFERENCE = (1_000, 0.2)
+
+
+def overrides(n: int, seconds: float) -> list[str]:
+    """Scenario overrides for a benchmark run: size, duration, warm-up, 100 inputs per neuron."""
+    return [f"network.n_neurons={n}", f"protocol.duration_s={seconds}", f"protocol.warmup_s={seconds / 2}"]
+
+
+def measure_engine(n: int, seconds: float) -> dict:
+    """One run of the engine in this process (called in a child)."""
+    import resource
+
+    from sim.model import SynapseNetworkModel
+    from sim.scenario import load_scenario
+
+    scenario, _ = load_scenario(NORMAL, overrides(n, seconds))
+    build = time.perf_counter()
+    model = SynapseNetworkModel(scenario)
+    model.step()  # compile / load the kernels outside the timing
+    start = time.perf_counter()
+    model.run()
+    wall = time.perf_counter() - start
+    spikes = sum(row["rate_glu_hz"] * model.type_index["glutamatergic"].size
+                 + row["rate_gaba_hz"] * model.type_index["gabaergic"].size for row in model.recorder.rows)
+    spikes *= scenario.protocol.record_interval_ms / 1000.0
+    steps = model.n_steps - 1
+    return {"neurons": n, "synapses": model.connectivity.n_synapses, "bio_s": seconds, "wall_s": wall,
+            "build_s": start - build, "steps": steps, "synaptic_events": spikes * model.connectivity.n_synapses / n,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+
+
+def measure_reference(n: int, seconds: float) -> dict:
+    """One run of the plain-Mesa reference model (called in a child)."""
+    from benchmarks.reference_mesa import run_reference
+    from sim.scenario import load_scenario
+
+    scenario, _ = load_scenario(NORMAL, overrides(n, seconds))
+    start = time.perf_counter()
+    run_reference(scenario, "vehicle", seed=scenario.seed)
+    wall = time.perf_counter() - start
+    steps = int(round(seconds / (scenario.protocol.dt_ms / 1000.0)))
+    return {"neurons": n, "bio_s": seconds, "wall_s": wall, "steps": steps}
+
+
+def in_child(kind: str, n: int, seconds: float) -> dict:
+    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench import measure_{kind}; "
+            f"print(json.dumps(measure_{kind}({n}, {seconds})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median_run(kind: str, n: int, seconds: float, repeats: int) -> dict:
+    runs = [in_child(kind, n, seconds) for _ in range(repeats)]
+    best = dict(runs[0])
+    for key in ("wall_s", "peak_mb"):
+        if key in best:
+            best[key] = statistics.median(r[key] for r in runs)
+    best["repeats"] = repeats
+    return best
+
+
+def batch_speedup(n_runs: int = 8) -> dict:
+    """Wall time of ``n_runs`` flagship runs on 1 and on 2 worker processes (same runs)."""
+    from sim.batch import execute_run, make_executor
+    from sim.experiment import load_experiment
+
+    exp = load_experiment(FLAGSHIP)
+    specs = exp.runs()[:n_runs]
+    times = {}
+    for workers in (1, 2):
+        executor = make_executor("local", workers)
+        start = time.perf_counter()
+        futures = [executor.submit(execute_run, exp.run_scenario(s), s.as_dict(), str(exp.path)) for s in specs]
+        for future in futures:
+            future.result()
+        times[workers] = time.perf_counter() - start
+        executor.close()
+    return {"runs": n_runs, "one_worker_s": times[1], "two_workers_s": times[2], "speedup": times[1] / times[2]}
+
+
+def scaling_exponent(rows: list[dict]) -> float:
+    """Slope of log(wall per step) against log(neurons)."""
+    x = np.log([r["neurons"] for r in rows])
+    y = np.log([r["wall_s"] / r["steps"] for r in rows])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    from sim.outputs import versions
+
+    v = versions()
+    import os
+
+    return (f"{cpu}, {os.cpu_count()} cores; Python {v['python']}, Mesa {v['mesa']}, numpy {v['numpy']}, "
+            f"numba {v['numba']}; {platform.platform()}")
+
+
+def table(rows: list[dict]) -> str:
+    head = ("| neurons | synapses | biological time (s) | wall (s, median) | neuron-steps/s | synaptic events/s "
+            "| peak memory (MB) |\n|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [head]
+    for r in rows:
+        lines.append(f"| {r['neurons']:,} | {r['synapses']:,} | {r['bio_s']:g} | {r['wall_s']:.2f} | "
+                     f"{r['neurons'] * r['steps'] / r['wall_s']:.3g} | {r['synaptic_events'] / r['wall_s']:.3g} | "
+                     f"{r['peak_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only, one repeat, no batch")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true", help="print only; do not write docs/performance.md")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else args.repeats
+    rows = []
+    for n, seconds in QUICK_SIZES if args.quick else SIZES:
+        rows.append(median_run("engine", n, seconds, repeats))
+        print(f"  {n:>7,} neurons: {rows[-1]['wall_s']:.2f} s wall for {seconds:g} s", flush=True)
+    ref = median_run("reference", *REFERENCE, repeats=1)
+    engine_1k = next(r for r in rows if r["neurons"] == REFERENCE[0])
+    ref_ms, engine_ms = (1e3 * r["wall_s"] / r["steps"] for r in (ref, engine_1k))
+    text = [f"Machine: {machine()}", "", table(rows), "",
+            f"Plain-Mesa reference (`benchmarks/reference_mesa.py`) at {REFERENCE[0]:,} neurons: {ref_ms:.1f} ms "
+            f"per step; engine {engine_ms:.3f} ms per step: **{ref_ms / engine_ms:.0f}x faster per neuron-step**.",
+            f"Cost per step grows as neurons^{scaling_exponent(rows):.2f} over "
+            f"{rows[0]['neurons']:,}-{rows[-1]['neurons']:,} neurons (100 inputs each, so synapses grow alike)."]
+    if not args.quick:
+        b = batch_speedup()
+        text.append(f"Batch of {b['runs']} flagship runs: 1 worker {b['one_worker_s']:.1f} s, 2 workers "
+                    f"{b['two_workers_s']:.1f} s: **{b['speedup']:.2f}x**.")
+    report = "\n".join(text)
+    print(report)
+    if not args.no_write and not args.quick:
+        header = ("# Performance\n\nMeasured by `python benchmarks/bench.py` (medians of "
+                  f"{repeats} runs, each in a fresh process; {time.strftime('%Y-%m-%d')}).\n\n")
+        (ROOT / "docs" / "performance.md").write_text(header + report + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
