@@ -3,6 +3,7 @@
 
     python run.py simulate SCENARIO.toml [--condition NAME] [--set key=value ...] [--seed N] [--out DIR]
     python run.py batch EXPERIMENT.toml --out DIR [--workers N] [--resume]
+    python run.py report DIR
     python run.py reproduce DIR [--runs K]
 
 Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("experiment", type=Path, help="experiment TOML file (scenarios/experiments/*.toml)")
     batch.add_argument("--out", type=Path, required=True, help="output folder")
     add_execution_options(batch)
+
+    report = commands.add_parser("report", help="figures, tables, methods and manifest of a batch folder")
+    report.add_argument("folder", type=Path, help="batch output folder")
 
     rep = commands.add_parser("reproduce", help="re-run a batch from its manifest and check outputs match exactly")
     rep.add_argument("folder", type=Path, help="batch output folder")
@@ -121,6 +125,15 @@ def batch(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def report(args: argparse.Namespace, argv: list[str]) -> int:
+    """Write DIR/report.html, DIR/report.pdf and DIR/statistics.csv for a batch folder."""
+    from analysis.report import build_report
+
+    html, pdf = build_report(args.folder)
+    print(f"wrote {html} and {pdf}")
+    return 0
+
+
 def reproduce(args: argparse.Namespace, argv: list[str]) -> int:
     """Re-run runs of a batch folder; exit code 1 if any output differs."""
     import random
@@ -152,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:
-        return {"simulate": simulate, "batch": batch, "reproduce": reproduce}[args.command](args, argv)
+        return {"simulate": simulate, "batch": batch, "report": report, "reproduce": reproduce}[args.command](args, argv)
     except (ScenarioError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,613 @@
+"""The report of a batch folder: ``report.html`` (self-contained), ``report.pdf`` (slides) and ``statistics.csv``.
+
+    build_report(Path("results/my_batch"))      # or: python -m analysis.report results/my_batch
+
+Everything is computed from the folder's files (``manifest.json``,
+``summary.parquet``, ``runs/*/timeseries.parquet``); the only randomness is the
+seeded bootstraps of :mod:`analysis.stats`, so the same folder gives the same
+report. A missing, corrupt or foreign folder raises
+:class:`sim.outputs.OutputError` with one line naming the folder and the problem.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import json
+import os
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import methods, stats
+from analysis import report_figures as rf
+from sim.batch import MANIFEST, RUNS_DIR, read_manifest
+from sim.outputs import OutputError, write_table
+
+SUMMARY = "summary.parquet"
+REQUIRED_COLUMNS = ("run_id", "scenario", "condition", "replicate", "status")
+DEFAULT_READOUTS = ("evoked_release_glu_per_pulse", "released_glu_per_s", "glutamate_released_per_s",
+                    "ambient_glutamate_uM", "recycling_flux_glu_per_s", "recycling_flux_gaba_per_s", "rate_glu_hz",
+                    "rate_gaba_hz", "adenosine_uM")
+NOT_IN_TIMESERIES = ("evoked_release_", "paired_pulse_ratio_", "population_fano_")
+MAX_TIMECOURSES = 8
+MAX_DOSE_FIGURES = 4
+
+
+# --------------------------------------------------------------------------- loading and checking
+
+
+def load_batch(folder: Path) -> tuple[dict, pd.DataFrame]:
+    """The manifest and summary of a batch folder; anything unusable is an OutputError."""
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: not a folder; report needs a batch output folder (run.py batch --out DIR)")
+    manifest = read_manifest(folder)
+    for key, typ in (("scenarios", dict), ("reference", dict), ("runs", list)):
+        if not isinstance(manifest.get(key), typ):
+            raise OutputError(f"{folder / MANIFEST}: '{key}' is missing or malformed; not a complete batch manifest")
+    path = folder / SUMMARY
+    if not path.is_file():
+        raise OutputError(f"{folder}: no {SUMMARY}; the batch has no results yet (finish it with run.py batch "
+                          f"EXPERIMENT --out {folder} --resume)")
+    try:
+        summary = pd.read_parquet(path)
+    except Exception as err:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        raise OutputError(f"{path}: unreadable ({type(err).__name__}: {str(err).splitlines()[0][:120]})") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in summary]
+    if missing:
+        raise OutputError(f"{path}: missing column(s) {', '.join(missing)}; not a batch summary")
+    ok = summary[summary["status"] == "ok"]
+    if ok.empty:
+        first = next((e for e in summary.get("error", []) if isinstance(e, str) and e), "none recorded")
+        raise OutputError(f"{folder}: no successful runs in {SUMMARY} ({len(summary)} run(s); "
+                          f"first error: {first[:160]})")
+    return manifest, summary
+
+
+@dataclass
+class Analysis:
+    """Everything the report shows, computed once."""
+
+    manifest: dict
+    summary: pd.DataFrame                  # all runs
+    ok: pd.DataFrame                       # finished runs
+    readouts: list[str]
+    design: rf.Design
+    reference: dict
+    groups: pd.DataFrame
+    effects: pd.DataFrame
+    anova: pd.DataFrame
+    hill: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def choose_readouts(manifest: dict, ok: pd.DataFrame, warnings: list[str]) -> list[str]:
+    wanted = list(manifest.get("readouts") or DEFAULT_READOUTS)
+    out = []
+    for r in wanted:
+        if r not in ok:
+            warnings.append(f"readout '{r}' is not a column of {SUMMARY}; skipped")
+        elif not np.isfinite(pd.to_numeric(ok[r], errors="coerce")).any():
+            warnings.append(f"readout '{r}' has no finite value in any run; skipped")
+        else:
+            out.append(r)
+    return out
+
+
+def fold_levels(frame: pd.DataFrame, into: str = "condition") -> pd.DataFrame:
+    """For display: swept levels folded into one column's text ('ketamine_10uM | endocytosis_tau_s=10')."""
+    levels = stats.level_columns(frame)
+    if not levels or frame.empty or into not in frame:
+        return frame
+    text = frame[levels].astype(str).apply(lambda r: ", ".join(f"{k.split('.')[-1]}={v}" for k, v in r.items()),
+                                           axis=1)
+    return frame.assign(**{into: frame[into].astype(str) + " | " + text}).drop(columns=levels)
+
+
+def analyse(manifest: dict, summary: pd.DataFrame) -> Analysis:
+    ok = summary[summary["status"] == "ok"].reset_index(drop=True)
+    warnings = _completeness(manifest, summary)
+    readouts = choose_readouts(manifest, ok, warnings)
+    conditions = list(dict.fromkeys(r["condition"] for r in manifest["runs"]))
+    view = fold_levels(ok)
+    design = rf.Design.from_summary(view, list(manifest["scenarios"]), [] if len(view.columns) < len(ok.columns)
+                                    else conditions)
+    reference = {"scenario": manifest["reference"].get("scenario", design.scenarios[0]),
+                 "condition": manifest["reference"].get("condition", design.conditions[0])}
+    pools = [f"{p}_{t}" for t in ("glu", "gaba") for p in rf.POOLS if f"{p}_{t}" in ok]
+    groups = stats.group_summary(ok, list(dict.fromkeys([*readouts, *pools])))
+    return Analysis(manifest, summary, ok, readouts, design, reference, groups,
+                    stats.effects(ok, readouts, reference), stats.two_way_anova(ok, readouts),
+                    stats.dose_response(ok, readouts), warnings)
+
+
+def display_view(a: Analysis) -> Analysis:
+    """The analysis with swept levels folded into condition (or scenario) names, for figures and tables."""
+    if not stats.level_columns(a.ok):
+        return a
+    return dataclasses.replace(a, ok=fold_levels(a.ok), groups=fold_levels(a.groups), effects=fold_levels(a.effects),
+                               anova=fold_levels(a.anova, "readout"), hill=fold_levels(a.hill, "scenario"))
+
+
+def _completeness(manifest: dict, summary: pd.DataFrame) -> list[str]:
+    out = []
+    n_runs, n_rows = len(manifest["runs"]), len(summary)
+    failed = summary[summary["status"] != "ok"]
+    if not manifest.get("finished_utc"):
+        out.append("the batch has not finished (manifest has no finished_utc): this report covers the runs "
+                   "done so far")
+    if n_rows < n_runs:
+        out.append(f"{n_runs - n_rows} of {n_runs} planned runs have no result")
+    if len(failed):
+        out.append(f"{len(failed)} run(s) failed and are excluded: {', '.join(failed['run_id'].astype(str))}")
+    return out
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def load_timeseries(folder: Path, ok: pd.DataFrame, readouts: list[str], warnings: list[str]) -> pd.DataFrame:
+    """The time series of every finished run (only ``time_s`` and ``readouts``), long, with the run's group."""
+    frames = []
+    for run in ok.itertuples(index=False):
+        path = folder / RUNS_DIR / str(run.run_id) / "timeseries.parquet"
+        try:
+            ts = pd.read_parquet(path, columns=["time_s", *readouts])
+        except Exception:  # noqa: BLE001 - a missing or damaged file only drops this run from the time courses
+            warnings.append(f"{path.relative_to(folder)}: missing or unreadable; run left out of the time courses")
+            continue
+        frames.append(ts.assign(run_id=run.run_id, scenario=run.scenario, condition=run.condition))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def timeseries_readouts(folder: Path, a: Analysis) -> list[str]:
+    """The analysed readouts that are time-series columns (at most MAX_TIMECOURSES), from the first readable file."""
+    import pyarrow.parquet as pq
+
+    for run_id in a.ok["run_id"].astype(str):
+        try:
+            columns = set(pq.read_schema(folder / RUNS_DIR / run_id / "timeseries.parquet").names)
+        except Exception:  # noqa: BLE001 - missing or damaged: try the next run
+            continue
+        return [r for r in a.readouts if r in columns and not r.startswith(NOT_IN_TIMESERIES)][:MAX_TIMECOURSES]
+    a.warnings.append(f"no readable {RUNS_DIR}/*/timeseries.parquet: the report has no time courses")
+    return []
+
+
+def make_figures(folder: Path, a: Analysis) -> list[Callable[[], rf.ReportFigure]]:
+    """The report's figures, in order, as functions that draw them (drawn one at a time, then closed)."""
+    ref = methods.validated(a.manifest).get(a.reference["scenario"])
+    warmup = ref.protocol.warmup_s if ref else 0.0
+    stimuli = [s.start_s for s in ref.protocol.stimuli if s.kind != "fm_dye"] if ref else []
+    out: list[Callable[[], rf.ReportFigure]] = []
+    if len(a.effects):
+        out.append(partial(rf.effect_heatmap, a.effects, a.readouts, a.design, a.reference["condition"]))
+    ts_readouts = timeseries_readouts(folder, a)
+    ts = load_timeseries(folder, a.ok, ts_readouts, a.warnings) if ts_readouts else pd.DataFrame()
+    if not ts.empty:
+        out += [partial(rf.timecourse, ts, r, a.design, warmup, stimuli_s=stimuli) for r in ts_readouts]
+    out += [partial(rf.comparison, a.ok, a.groups, r, a.design) for r in a.readouts]
+    if (stats.dose_levels(a.ok) > 0).sum() >= 2:
+        out += [partial(rf.dose_response, a.ok, a.hill, r, a.design) for r in a.readouts[:MAX_DOSE_FIGURES]]
+    if all(f"{p}_{t}" in a.ok for p in rf.POOLS for t in ("glu", "gaba")):
+        out.append(partial(rf.pool_composition, a.groups, a.design))
+    return out
+
+
+@dataclass
+class Rendered:
+    """A figure drawn into the PDF and kept as PNG bytes for the HTML."""
+
+    key: str
+    title: str
+    caption: str
+    png: bytes
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt(x: object, digits: int = 4) -> str:
+    """A number for a table: 4 significant digits, scientific when very large or small, '–' for NaN."""
+    if not isinstance(x, (int, float, np.integer, np.floating)) or isinstance(x, bool):
+        return "" if x is None else str(x)
+    x = float(x)
+    if np.isnan(x):
+        return "–"
+    if np.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_p(p: float) -> str:
+    return "–" if not np.isfinite(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def p_text(p: float) -> str:
+    """'p = 0.012' or 'p < 0.001' for sentences."""
+    text = fmt_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def fmt_ci(lo: float, hi: float) -> str:
+    return "–" if not (np.isfinite(lo) or np.isinf(lo)) or np.isnan(hi) else f"[{fmt(lo)}, {fmt(hi)}]"
+
+
+def fmt_pct(x: float) -> str:
+    return "–" if not np.isfinite(x) else f"{x:+.1f} %"
+
+
+def fmt_pct_ci(lo: float, hi: float) -> str:
+    return "–" if not (np.isfinite(lo) and np.isfinite(hi)) else f"[{lo:+.1f}, {hi:+.1f}] %"
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text))
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    """A DataFrame of already-formatted cells as an HTML table."""
+    if frame.empty:
+        return "<p><em>(empty)</em></p>"
+    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{esc(fmt(v) if not isinstance(v, str) else v)}</td>" for v in row)
+                   + "</tr>" for row in frame.itertuples(index=False))
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+# --------------------------------------------------------------------------- HTML sections
+
+
+def key_results(a: Analysis) -> list[str]:
+    """Plain sentences with the main numbers: the first readout's effects, DPCPX reversal, EC50, scenarios."""
+    if not a.readouts or a.effects.empty:
+        return []
+    r = a.readouts[0]
+    within = a.effects[(a.effects["comparison"] == "within_scenario") & (a.effects["readout"] == r)]
+    out = []
+    for scenario in a.design.scenarios:
+        parts = [f"{a.design.label(e.condition)} {fmt_pct(e.pct_change)} {fmt_pct_ci(e.pct_ci_low, e.pct_ci_high)} "
+                 f"(g = {fmt(e.hedges_g, 3)}, Welch {p_text(e.welch_p)}, n = {e.n} vs {e.n_ref})"
+                 for e in within[within["scenario"] == scenario].itertuples()]
+        if parts:
+            out.append(f"{stats.label_of(r)}, {a.design.scenario_label(scenario)}, vs {a.reference['condition']}: "
+                       + "; ".join(parts) + ".")
+    out += _reversal_sentences(a, r, within) + _hill_sentences(a, r) + _scenario_sentences(a, r)
+    return out
+
+
+def key_table(a: Analysis) -> pd.DataFrame:
+    """Every readout at the highest ketamine-only dose and with ketamine + antagonist, % change vs the reference
+    condition of the same scenario (CI, Welch p)."""
+    drugs = a.design.drugs
+    alone = [c for c, d in drugs.items() if d.get(stats.DOSE_COLUMN, 0) > 0
+             and sum(v for k, v in d.items() if k != stats.DOSE_COLUMN) == 0]
+    top = max(alone, key=lambda c: drugs[c][stats.DOSE_COLUMN]) if alone else None
+    combined = [c for c, d in drugs.items() if d.get(stats.DOSE_COLUMN, 0) > 0 and c not in alone]
+    conditions = ([top] if top else []) + combined
+    within = a.effects[a.effects["comparison"] == "within_scenario"] if not a.effects.empty else a.effects
+    rows = []
+    for r in a.readouts if conditions and not within.empty else []:
+        row = {"readout": stats.label_of(r)}
+        for s in a.design.scenarios:
+            for c in conditions:
+                e = within[(within["readout"] == r) & (within["scenario"] == s) & (within["condition"] == c)]
+                if len(e):
+                    e = e.iloc[0]
+                    row[f"{a.design.scenario_label(s)}: {a.design.label(c)}"] = (
+                        f"{fmt_pct(e['pct_change'])} {fmt_pct_ci(e['pct_ci_low'], e['pct_ci_high'])}, "
+                        f"{p_text(e['welch_p'])}")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _reversal_sentences(a: Analysis, readout: str, within: pd.DataFrame) -> list[str]:
+    """For ketamine + antagonist: the change with the antagonist as a fraction of the change without."""
+    out = []
+    drugs = a.design.drugs
+    for cond, d in drugs.items():
+        ket = d.get(stats.DOSE_COLUMN, 0)
+        if ket <= 0 or sum(v for k, v in d.items() if k != stats.DOSE_COLUMN) <= 0:
+            continue
+        alone = next((c for c, e in drugs.items() if e.get(stats.DOSE_COLUMN) == ket
+                      and sum(v for k, v in e.items() if k != stats.DOSE_COLUMN) == 0), None)
+        if alone is None:
+            continue
+        for scenario in a.design.scenarios:
+            e_with = within[(within["scenario"] == scenario) & (within["condition"] == cond)]
+            e_alone = within[(within["scenario"] == scenario) & (within["condition"] == alone)]
+            if e_with.empty or e_alone.empty:
+                continue
+            w, o = e_with.iloc[0], e_alone.iloc[0]
+            clear = o["pct_ci_low"] > 0 or o["pct_ci_high"] < 0
+            verdict = (f"the change with it is {100 * w['pct_change'] / o['pct_change']:.0f} % of the change without it"
+                       if clear else f"{a.design.label(alone)} alone has no clear effect (its CI includes 0), so a "
+                       "reversal cannot be judged")
+            out.append(f"{a.design.scenario_label(scenario)}, {stats.name_of(readout)}: {a.design.label(cond)} "
+                       f"{fmt_pct(w['pct_change'])} {fmt_pct_ci(w['pct_ci_low'], w['pct_ci_high'])} vs "
+                       f"{fmt_pct(o['pct_change'])} {fmt_pct_ci(o['pct_ci_low'], o['pct_ci_high'])} with "
+                       f"{a.design.label(alone)} alone; {verdict}.")
+    return out
+
+
+def _hill_sentences(a: Analysis, readout: str) -> list[str]:
+    fits = a.hill[a.hill["readout"] == readout] if not a.hill.empty else a.hill
+    out = []
+    for f in fits.itertuples():
+        if np.isfinite(f.ec50):
+            out.append(f"Hill fit of {stats.name_of(readout)} against ketamine, {a.design.scenario_label(f.scenario)}: "
+                       f"EC50 = {fmt(f.ec50, 3)} µM {fmt_ci(f.ec50_ci_low, f.ec50_ci_high)}, Emax = "
+                       f"{fmt_pct(f.emax_pct)} of baseline ({fmt(f.emax, 3)} {f.unit}, 95 % CI "
+                       f"{fmt_ci(f.emax_ci_low, f.emax_ci_high)}); {f.status}.")
+        elif f.n_doses >= 3:
+            out.append(f"Hill fit of {stats.name_of(readout)}, {a.design.scenario_label(f.scenario)}: {f.status}.")
+    return out
+
+
+def _scenario_sentences(a: Analysis, readout: str) -> list[str]:
+    ref = a.effects[(a.effects["comparison"] == "vs_reference") & (a.effects["readout"] == readout)
+                    & (a.effects["condition"] == a.reference["condition"])]
+    return [f"{a.design.scenario_label(e.scenario)} vs {a.design.scenario_label(e.ref_scenario)} under "
+            f"{a.reference['condition']}: {fmt_pct(e.pct_change)} {fmt_pct_ci(e.pct_ci_low, e.pct_ci_high)} "
+            f"(Welch {p_text(e.welch_p)})." for e in ref.itertuples()]
+
+
+def readout_table(a: Analysis, readout: str) -> pd.DataFrame:
+    """Group summary and the effect against the same scenario's reference condition, one row per group."""
+    g = a.groups[a.groups["readout"] == readout]
+    e = a.effects[(a.effects["comparison"] == "within_scenario") & (a.effects["readout"] == readout)]
+    keys = [c for c in stats.group_columns(a.ok)]
+    merged = g.merge(e, on=[*keys, "readout"], how="left", suffixes=("", "_e"))
+    rows = []
+    for m in merged.itertuples(index=False):
+        m = m._asdict()
+        rows.append({"scenario": m["scenario"], "condition": a.design.label(m["condition"]),
+                     **{k: m[k] for k in keys[2:]}, "n": m["n"], "mean": m["mean"], "SD": m["sd"],
+                     "95 % CI": fmt_ci(m["ci_low"], m["ci_high"]), "% change": fmt_pct(m.get("pct_change", np.nan)),
+                     "% change 95 % CI": fmt_pct_ci(m.get("pct_ci_low", np.nan), m.get("pct_ci_high", np.nan)),
+                     "Hedges' g": m.get("hedges_g", np.nan), "Welch p": fmt_p(m.get("welch_p", np.nan)),
+                     "Welch p (Holm)": fmt_p(m.get("welch_p_holm", np.nan)),
+                     "Mann-Whitney p": fmt_p(m.get("mw_p", np.nan))})
+    return pd.DataFrame(rows)
+
+
+def reference_table(a: Analysis) -> pd.DataFrame:
+    e = a.effects[a.effects["comparison"] == "vs_reference"] if not a.effects.empty else a.effects
+    return pd.DataFrame([{"readout": stats.label_of(x.readout), "scenario": x.scenario,
+                          "condition": a.design.label(x.condition), "n": x.n, "mean": x.mean,
+                          "reference mean": x.mean_ref, "% change": fmt_pct(x.pct_change),
+                          "95 % CI": fmt_pct_ci(x.pct_ci_low, x.pct_ci_high), "Hedges' g": x.hedges_g,
+                          "Welch p": fmt_p(x.welch_p), "Mann-Whitney p": fmt_p(x.mw_p)} for x in e.itertuples()])
+
+
+def _readout_label(readout: str) -> str:
+    name, _, levels = readout.partition(" | ")
+    return stats.label_of(name) + (f" | {levels}" if levels else "")
+
+
+def anova_table(a: Analysis) -> pd.DataFrame:
+    rows = []
+    for x in a.anova.to_dict("records"):
+        if x.get("term") == "not computed":
+            rows.append({"readout": _readout_label(x["readout"]), "term": "not computed", "df": "", "F": "",
+                         "p": "", "partial η²": "", "note": x.get("reason", "")})
+        elif x.get("term") != "residual":
+            rows.append({"readout": _readout_label(x["readout"]), "term": x["term"], "df": fmt(x["df"]),
+                         "F": fmt(x["F"]), "p": fmt_p(x["p"]), "partial η²": fmt(x["partial_eta_sq"], 3), "note": ""})
+    return pd.DataFrame(rows)
+
+
+def hill_table(a: Analysis) -> pd.DataFrame | str:
+    """The Hill fits, or one sentence when the design has too few ketamine concentrations for any fit."""
+    if a.hill.empty:
+        return "No runs with ketamine as the only drug."
+    if a.hill["status"].str.startswith("not fitted").all():
+        return f"No dose-response fit: {a.hill['status'].iloc[0]}."
+    return pd.DataFrame([{"readout": stats.label_of(f.readout), "scenario": f.scenario, "doses": f.n_doses,
+                          "y0": f.y0, "Emax": f.emax, "Emax 95 % CI": fmt_ci(f.emax_ci_low, f.emax_ci_high),
+                          "Emax (% of y0)": fmt_pct(f.emax_pct), "EC50 (µM)": f.ec50,
+                          "EC50 95 % CI (µM)": fmt_ci(f.ec50_ci_low, f.ec50_ci_high), "R²": f.r_squared,
+                          "status": f.status} for f in a.hill.itertuples()])
+
+
+CSS = """
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
+h3{margin-top:1.4em}table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:right;vertical-align:top}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.scroll{overflow-x:auto}
+figure{margin:1.2em 0;page-break-inside:avoid}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.9em;color:#444;margin-top:.3em}.warn{background:#fff4e5;border-left:4px solid #e67e22;
+padding:.5em 1em}.key{background:#eef6fb;border-left:4px solid #2e86c1;padding:.5em 1em}
+pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.8em}details{margin:.4em 0}
+summary{cursor:pointer;font-weight:600}.meta td{text-align:left}nav a{margin-right:1em}
+"""
+
+
+def _header(a: Analysis, folder: Path) -> str:
+    m = a.manifest
+    desc = _description(m)
+    rows = [("folder", str(folder)), ("experiment file", m.get("experiment_file", "")),
+            ("command", m.get("command", "")), ("runs", f"{len(a.ok)} finished of {len(m['runs'])} planned"),
+            ("started / finished (UTC)", f"{m.get('started_utc')} / {m.get('finished_utc') or 'not finished'}"),
+            ("code commit", m.get("git_commit") or "unknown"), ("master seed", m.get("master_seed")),
+            ("reference group", f"{a.reference['scenario']} / {a.reference['condition']}")]
+    meta = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    nav = ('<nav><a href="#key">Key results</a><a href="#figures">Figures</a><a href="#statistics">Statistics</a>'
+           '<a href="#methods">Methods</a><a href="#manifest">Manifest</a></nav>')
+    return (f"<h1>{esc(m.get('name', folder.name))}: batch report</h1><p>{esc(desc)}</p>"
+            f'<table class="meta">{meta}</table>{nav}')
+
+
+def _description(manifest: dict) -> str:
+    try:
+        return str(tomllib.loads(manifest.get("experiment_text") or "").get("description", ""))
+    except tomllib.TOMLDecodeError:
+        return ""
+
+
+def _figures_html(figures: list[Rendered]) -> str:
+    parts = ['<h2 id="figures">Figures</h2>']
+    for i, f in enumerate(figures, 1):
+        data = base64.b64encode(f.png).decode("ascii")
+        parts.append(f'<figure id="{esc(f.key)}"><h3>Figure {i}. {esc(f.title)}</h3>'
+                     f'<img src="data:image/png;base64,{data}" alt="{esc(f.title)}">'
+                     f"<figcaption>{esc(f.caption)}</figcaption></figure>")
+    return "".join(parts)
+
+
+def _statistics_html(a: Analysis) -> str:
+    parts = ['<h2 id="statistics">Statistics</h2>',
+             f"<p>Per readout: group mean, SD, bootstrap 95 % CI of the mean; effect against "
+             f"{esc(a.reference['condition'])} of the same scenario. p-values are two-sided; n = runs.</p>"]
+    for i, r in enumerate(a.readouts):
+        parts.append(f"<details{' open' if i == 0 else ''}><summary>{esc(stats.label_of(r))}</summary>"
+                     f"{table_html(readout_table(a, r))}</details>")
+    ref = a.reference
+    parts += [f"<h3>Against the reference group ({esc(ref['scenario'])} / {esc(ref['condition'])})</h3>",
+              f"<details><summary>all readouts</summary>{table_html(reference_table(a))}</details>",
+              "<h3>Two-way ANOVA: scenario × condition (type II)</h3>", table_html(anova_table(a)),
+              "<h3>Dose-response (Hill, n = 1) against ketamine</h3>", _table_or_text(hill_table(a)),
+              "<p>The tidy table of all statistics is in <code>statistics.csv</code> next to this report.</p>"]
+    return "".join(parts)
+
+
+def _table_or_text(table: pd.DataFrame | str) -> str:
+    return f"<p>{esc(table)}</p>" if isinstance(table, str) else table_html(table)
+
+
+def _methods_html(a: Analysis) -> str:
+    parts = ['<h2 id="methods">Methods</h2>']
+    for s in methods.methods_sections(a.manifest, a.summary):
+        parts.append(f"<h3>{esc(s.title)}</h3>" + "".join(f"<p>{esc(p)}</p>" for p in s.paragraphs))
+        if s.table is not None:
+            parts.append(table_html(s.table))
+    return "".join(parts)
+
+
+def manifest_for_report(manifest: dict) -> dict:
+    """The manifest with the scenario files' full texts replaced by their length (the merged values stay)."""
+    out = dict(manifest)
+    files = manifest.get("scenario_files") or {}
+    out["scenario_files"] = {p: f"({len(t)} characters; the merged values are under 'scenarios')"
+                             for p, t in files.items()} if isinstance(files, dict) else files
+    return out
+
+
+def _key_html(a: Analysis) -> str:
+    key, table = key_results(a), key_table(a)
+    if not key:
+        return '<h2 id="key">Key results</h2><p>No comparisons available.</p>'
+    html_table = ""
+    if not table.empty:
+        html_table = (f"<h3>All readouts: % change vs {esc(a.reference['condition'])} of the same scenario "
+                      f"[bootstrap 95 % CI], Welch p</h3>{table_html(table)}")
+    return ('<h2 id="key">Key results</h2><div class="key"><ul>' + "".join(f"<li>{esc(k)}</li>" for k in key)
+            + f"</ul></div>{html_table}")
+
+
+def render_html(a: Analysis, folder: Path, figures: list[Rendered]) -> str:
+    warn = ("<div class='warn'><strong>Warnings</strong><ul>" + "".join(f"<li>{esc(w)}</li>" for w in a.warnings)
+            + "</ul></div>") if a.warnings else ""
+    key_html = _key_html(a)
+    manifest = json.dumps(manifest_for_report(a.manifest), indent=2, default=str)
+    body = (_header(a, folder) + warn + key_html + _figures_html(figures) + _statistics_html(a) + _methods_html(a)
+            + f'<h2 id="manifest">Manifest</h2><details><summary>manifest.json</summary><pre>{esc(manifest)}</pre>'
+            "</details>")
+    title = esc(f"{a.manifest.get('name', folder.name)}: batch report")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
+            f"<body>{body}</body></html>\n")
+
+
+# --------------------------------------------------------------------------- PDF and writing
+
+
+def title_page(a: Analysis, folder: Path):
+    import matplotlib.pyplot as plt
+
+    m = a.manifest
+    fig = plt.figure(figsize=(11, 6.2))
+    lines = [(m.get("name", folder.name), 24, "bold"), (_description(m), 12, "normal"), ("", 10, "normal"),
+             (f"scenarios: {', '.join(a.design.scenarios)}; conditions: "
+              f"{', '.join(a.design.label(c) for c in a.design.conditions)}", 11, "normal"),
+             (f"runs: {len(a.ok)} finished of {len(m['runs'])}; master seed {m.get('master_seed')}", 11, "normal"),
+             (f"finished: {m.get('finished_utc') or 'not finished'} (UTC)", 11, "normal"),
+             (f"code commit: {m.get('git_commit') or 'unknown'}", 11, "normal"), (f"folder: {folder}", 9, "normal")]
+    for i, (text, size, weight) in enumerate(lines):
+        fig.text(0.06, 0.85 - 0.085 * i, text, fontsize=size, fontweight=weight, va="top", wrap=True)
+    return fig
+
+
+def write_pdf(path: Path, a: Analysis, folder: Path, figures: list[Callable[[], rf.ReportFigure]]) -> list[Rendered]:
+    """A title page and one page per figure; returns the figures as PNG for the HTML (each closed once drawn)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    meta = {"Title": f"{a.manifest.get('name', folder.name)}: batch report", "Creator": "vesicle-sim analysis.report",
+            "CreationDate": None}
+    rendered = []
+    try:
+        with PdfPages(tmp, metadata=meta) as pdf:
+            first = title_page(a, folder)
+            pdf.savefig(first)
+            plt.close(first)
+            for draw in figures:
+                f = draw()
+                try:
+                    rendered.append(Rendered(f.key, f.title, f.caption, f.png()))
+                    pdf.savefig(f.fig)
+                finally:
+                    plt.close(f.fig)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return rendered
+
+
+def write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def build_report(folder: Path) -> tuple[Path, Path]:
+    """Write ``report.html``, ``report.pdf`` and ``statistics.csv`` into the batch folder; returns the two reports."""
+    folder = Path(folder)
+    manifest, summary = load_batch(folder)
+    full = analyse(manifest, summary)
+    a = display_view(full)
+    html_path, pdf_path = folder / "report.html", folder / "report.pdf"
+    rendered = write_pdf(pdf_path, a, folder, make_figures(folder, a))
+    write_text(html_path, render_html(a, folder, rendered))
+    write_table(folder / "statistics.csv", stats.tidy_statistics(full.groups, full.effects, full.anova, full.hill))
+    return html_path, pdf_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m analysis.report BATCH_FOLDER", file=sys.stderr)
+        return 2
+    try:
+        html_path, pdf_path = build_report(Path(argv[0]))
+    except OutputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {html_path} and {pdf_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
