@@ -40,6 +40,23 @@ def sparse_binomial(rng: np.random.Generator, n: int, p: float) -> int:
 
 
 @numba.njit(**JIT)
+def poisson_small(rng: np.random.Generator, lam: float, exp_minus_lam: float) -> int:
+    """Poisson(lam) drawn exactly by inversion with one uniform (numpy's sampler above lam = 10)."""
+    if lam <= 0.0:
+        return 0
+    if lam > 10.0:
+        return rng.poisson(lam)
+    u = rng.random()
+    k, term = 0, exp_minus_lam
+    cdf = term
+    while u > cdf and term > 0.0:
+        k += 1
+        term *= lam / k
+        cdf += term
+    return k
+
+
+@numba.njit(**JIT)
 def hypergeometric_small(rng: np.random.Generator, good: int, total: int, draws: int) -> int:
     """How many of ``draws`` items taken without replacement from ``total`` are among ``good``."""
     if good <= 0 or draws <= 0:
@@ -57,7 +74,8 @@ def hypergeometric_small(rng: np.random.Generator, good: int, total: int, draws:
 
 @numba.njit(**JIT)
 def fast_step(rng, v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left,
-              v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, jump_background,
+              v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, background_exp,
+              jump_background,
               decay_ampa, decay_nmda, decay_gaba, decay_background, ampa_block, nmda_block,
               extra_mV, forced, use_forced,
               rrp, recycling, surface, release_sites, p_release, p_spontaneous, p_prime,
@@ -69,7 +87,7 @@ def fast_step(rng, v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left,
     """
     n_senders = 0
     for i in range(v.size):
-        k = rng.poisson(background_p[i]) if background_p[i] > 0.0 else 0
+        k = poisson_small(rng, background_p[i], background_exp[i])
         g_bg[i] += k * jump_background[i]
         spiked = False
         if refractory_left[i] > 0:
@@ -147,7 +165,8 @@ def deliver(released, is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump
 
 @numba.njit(**JIT)
 def run_steps(n_steps, rng, v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left,
-              v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, jump_background,
+              v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, background_exp,
+              jump_background,
               decay_ampa, decay_nmda, decay_gaba, decay_background, ampa_block, nmda_block,
               extra_mV, forced, force_first,
               rrp, recycling, surface, release_sites, p_release, p_spontaneous, p_prime,
@@ -160,7 +179,8 @@ def run_steps(n_steps, rng, v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left,
     for step in range(n_steps):
         use_forced = force_first and step == 0
         n_senders = fast_step(rng, v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left,
-                              v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, jump_background,
+                              v_rest, v_reset, threshold, decay_m, refractory_steps, background_p,
+                              background_exp, jump_background,
                               decay_ampa, decay_nmda, decay_gaba, decay_background, ampa_block, nmda_block,
                               extra_mV, forced, use_forced,
                               rrp, recycling, surface, release_sites, p_release, p_spontaneous, p_prime,

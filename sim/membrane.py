@@ -31,6 +31,7 @@ class MembraneConstants:
     decay_m: np.ndarray          # exp(-dt / tau_m)
     refractory_steps: np.ndarray
     background_p: np.ndarray     # mean background events per step
+    background_exp: np.ndarray   # exp(-background_p), for the Poisson sampler
     jump_background: np.ndarray  # mV per event
     jump_ampa: np.ndarray        # mV per glutamate quantum
     jump_nmda: np.ndarray
@@ -60,6 +61,7 @@ def membrane_constants(by_type: list[tuple[np.ndarray, NeuronParams]], syn: Syna
         arrays["jump_nmda"][idx] = p.nmda_weight_mV * p.tau_m_ms / syn.nmda_tau_ms
         arrays["jump_gaba"][idx] = p.gaba_weight_mV * p.tau_m_ms / syn.gaba_tau_ms
     arrays["refractory_steps"] = arrays["refractory_steps"].astype(np.int64)
+    arrays["background_exp"] = np.exp(-arrays["background_p"])
     return MembraneConstants(
         **arrays,
         decay_ampa=float(np.exp(-dt_ms / syn.ampa_tau_ms)),

@@ -57,6 +57,8 @@ class SynapseNetworkModel(mesa.Model):
         self.connectivity = build_connectivity(scenario.network, net_rng)
         exc = self.connectivity.is_excitatory
         self.type_index = {"glutamatergic": np.flatnonzero(exc), "gabaergic": np.flatnonzero(~exc)}
+        n_exc = int(exc.sum())  # glutamatergic neurons come first, so each type is a contiguous block
+        self.type_slice = {"glutamatergic": slice(0, n_exc), "gabaergic": slice(n_exc, exc.size)}
         self._build_neurons(draw_rng)
         self.pharmacology = Pharmacology(scenario.pharmacology, scenario.condition(condition))
         self.protocol = Protocol.build(proto.stimuli, exc, self.dt_s, self.n_steps, protocol_rng)
@@ -200,7 +202,7 @@ class SynapseNetworkModel(mesa.Model):
         self.ambient_glutamate_uM, molecules = run_steps(
             n_steps, self.dynamics_rng, m.v_mV, m.g_ampa, m.g_nmda, m.g_gaba, m.g_background, m.refractory_left,
             c.v_rest_mV, c.v_reset_mV, c.threshold_mV, c.decay_m, c.refractory_steps, c.background_p,
-            c.jump_background, c.decay_ampa, c.decay_nmda, c.decay_gaba, c.decay_background,
+            c.background_exp, c.jump_background, c.decay_ampa, c.decay_nmda, c.decay_gaba, c.decay_background,
             self.drugs.ampa_block, self.drugs.nmda_block, self.extra_mV,
             self._zeros_bool if forced is None else forced, forced is not None,
             pools.rrp, pools.recycling, pools.surface, self.bouton.release_sites, self.p_release,

@@ -53,7 +53,7 @@ class Recorder:
         span_s = self.steps * m.dt_s
         row = {"time_s": m.time_s}
         for kind in CELL_TYPES:
-            idx, t = m.type_index[kind], SUFFIX[kind]
+            idx, t = m.type_slice[kind], SUFFIX[kind]
             row[f"rate_{t}_hz"] = _mean(self.spikes, idx) / span_s
             row[f"released_{t}_per_s"] = _mean(self.released, idx) / span_s
             for pool in ("rrp", "surface", "recycling", "reserve"):
@@ -95,8 +95,9 @@ class Recorder:
         return pd.DataFrame(self.pulse_rows, columns=list(PULSE_COLUMNS))
 
 
-def _mean(values: np.ndarray, idx: np.ndarray) -> float:
-    return float(values[idx].mean()) if idx.size else float("nan")
+def _mean(values: np.ndarray, block: slice) -> float:
+    part = values[block]
+    return float(part.mean()) if part.size else float("nan")
 
 
 def summarise(timeseries: pd.DataFrame, pulses: pd.DataFrame, warmup_s: float,
