@@ -164,8 +164,9 @@ def _frame(rows: list[dict]):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    commands = {"simulate": simulate, "batch": batch, "report": report, "reproduce": reproduce}
     try:
-        return {"simulate": simulate, "batch": batch, "report": report, "reproduce": reproduce}[args.command](args, argv)
+        return commands[args.command](args, argv)
     except (ScenarioError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass, field
 from typing import Any, get_origin, get_type_hints
 
@@ -265,6 +266,8 @@ def _check_value(value: Any, typ: Any, meta: dict, where: str) -> Any:
     elif typ in (float, "float"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ScenarioError(f"{where}: expected a number{_in(unit)}, got {value!r}")
+        if not math.isfinite(value):
+            raise ScenarioError(f"{where}: expected a finite number{_in(unit)}, got {value!r}")
         value = float(value)
     elif typ in (str, "str"):
         if not isinstance(value, str):

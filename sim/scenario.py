@@ -114,6 +114,8 @@ def set_dotted(data: dict, key: str, value: Any) -> None:
     last = parts[-1]
     if isinstance(node, list):
         node[_list_index(node, last, key)] = value
+    elif not isinstance(node, dict):
+        raise ScenarioError(f"--set {key}: '{parts[-2]}' is a value, not a section")
     elif last.isdigit():
         _descend(node, last, key)
     else:
@@ -158,6 +160,9 @@ def build_scenario(data: dict, source: str) -> Scenario:
 def _with_typed_lists(data: dict) -> dict:
     out = dict(data)
     out.setdefault("seed", 0)
+    for section in ("protocol", "conditions"):
+        if not isinstance(out.get(section, {}), dict):
+            raise ScenarioError(f"{section}: expected a table of keys, got {out[section]!r}")
     protocol = dict(out.get("protocol", {}))
     stimuli = protocol.get("stimuli", [])
     if not isinstance(stimuli, list):
@@ -193,10 +198,15 @@ def check_consistency(s: Scenario, source: str) -> None:
         if n.v_reset_mV >= n.v_threshold_mV:
             raise ScenarioError(f"{source}: neurons.{kind}.v_reset_mV: must be below v_threshold_mV "
                                 f"({n.v_threshold_mV} mV)")
+    if s.seed < 0:
+        raise ScenarioError(f"{source}: seed: {s.seed} is out of range; allowed: >= 0")
     p = s.protocol
     if p.warmup_s >= p.duration_s:
         raise ScenarioError(f"{source}: protocol.warmup_s: {p.warmup_s} s is not shorter than "
                             f"protocol.duration_s ({p.duration_s} s)")
+    if p.record_interval_ms > (p.duration_s - p.warmup_s) * 1000.0:
+        raise ScenarioError(f"{source}: protocol.record_interval_ms: {p.record_interval_ms} ms leaves no recorded "
+                            f"row after the warm-up; allowed: <= (duration_s - warmup_s) in ms")
     for name, slower in (("record_interval_ms", p.record_interval_ms), ("slow_dt_ms", p.slow_dt_ms)):
         if slower < p.dt_ms:
             raise ScenarioError(f"{source}: protocol.{name}: {slower} ms is shorter than dt_ms ({p.dt_ms} ms)")

@@ -74,6 +74,8 @@ def _beta(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.ndarra
     if cv == 0 or mean in (0.0, 1.0):
         return np.full(n, mean)
     var = min((cv * mean) ** 2, 0.9 * mean * (1 - mean))
+    if not var > 0.0:  # a CV too small to represent: no spread
+        return np.full(n, mean)
     k = mean * (1 - mean) / var - 1
     return rng.beta(mean * k, (1 - mean) * k, n)
 

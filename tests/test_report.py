@@ -1,0 +1,224 @@
+"""The batch report: statistics against known values, the HTML/PDF/CSV it writes, and clear errors on bad folders."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from analysis import stats
+from analysis.report import build_report
+from sim.outputs import OutputError
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+@pytest.fixture(scope="module")
+def smoke_batch(tmp_path_factory) -> Path:
+    """The smoke experiment (2 scenarios x 2 conditions x 2 replicates), run once for the module."""
+    out = tmp_path_factory.mktemp("report") / "smoke"
+    subprocess.run([sys.executable, "run.py", "batch", "scenarios/experiments/smoke.toml", "--out", str(out),
+                    "--workers", "2", "--quiet"], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(smoke_batch) -> tuple[Path, Path]:
+    return build_report(smoke_batch)
+
+
+def copy_batch(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("report.*", "statistics.csv"))
+    return dst
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def test_hedges_g_matches_hand_computation():
+    a, b = np.array([5.1, 4.9, 5.6, 5.8, 6.0]), np.array([4.0, 4.4, 4.1, 3.9, 4.6, 4.2])
+    sp = np.sqrt(((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2))
+    j = 1 - 3 / (4 * (a.size + b.size) - 9)
+    assert stats.hedges_g(a, b) == pytest.approx((a.mean() - b.mean()) / sp * j, rel=1e-12)
+    assert stats.hedges_g(b, a) == pytest.approx(-stats.hedges_g(a, b))
+    assert np.isnan(stats.hedges_g([1.0], b))
+
+
+def test_welch_and_mann_whitney_match_scipy():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(1.0, 1.0, 8), rng.normal(2.0, 3.0, 11)
+    t, p = stats.welch_test(a, b)
+    ref = sps.ttest_ind(a, b, equal_var=False)
+    assert (t, p) == pytest.approx((ref.statistic, ref.pvalue), rel=1e-12)
+    u, p_u = stats.mann_whitney(a, b)
+    ref_u = sps.mannwhitneyu(a, b, alternative="two-sided")
+    assert (u, p_u) == pytest.approx((ref_u.statistic, ref_u.pvalue), rel=1e-12)
+    assert stats.percent_change([110.0, 90.0, 120.0], [100.0, 100.0]) == pytest.approx(100 * (320 / 3 - 100) / 100)
+
+
+def test_hill_fit_recovers_parameters_from_noiseless_data():
+    c = np.repeat([0.0, 0.5, 1.0, 3.0, 10.0, 30.0], 3)
+    y = stats.hill(c, 0.8, -0.3, 2.5)
+    fit = stats.fit_hill(c, y, n_boot=50)
+    assert fit["status"] == "ok"
+    assert fit["ec50"] == pytest.approx(2.5, rel=0.01)
+    assert fit["emax"] == pytest.approx(-0.3, rel=0.01)
+    assert fit["y0"] == pytest.approx(0.8, rel=0.01)
+    assert fit["ec50_ci_low"] <= 2.5 * 1.01 and fit["ec50_ci_high"] >= 2.5 * 0.99
+
+
+def test_hill_fit_fails_gracefully_with_too_few_doses():
+    fit = stats.fit_hill([0, 0, 10, 10], [1.0, 1.1, 0.7, 0.8])
+    assert np.isnan(fit["ec50"]) and np.isnan(fit["emax"])
+    assert fit["status"].startswith("not fitted") and "0, 10" in fit["status"]
+
+
+def test_bootstrap_ci_covers_the_true_mean_and_is_reproducible():
+    rng = np.random.default_rng(11)
+    samples = rng.normal(3.0, 2.0, size=(200, 20))
+    covered = [lo <= 3.0 <= hi for lo, hi in (stats.bootstrap_ci(s, n_boot=1000) for s in samples)]
+    assert 0.88 <= np.mean(covered) <= 0.99          # nominal 95 % (percentile bootstrap is a bit narrow)
+    assert stats.bootstrap_ci(samples[0]) == stats.bootstrap_ci(samples[0])
+
+
+def test_group_summary_effects_and_anova_on_a_synthetic_batch():
+    rng = np.random.default_rng(5)
+    rows = [{"scenario": s, "condition": c, "replicate": r, "status": "ok",
+             "y": 10 + 2 * (s == "b") - 3 * (c == "drug") + rng.normal(0, 0.5)}
+            for s in ("a", "b") for c in ("vehicle", "drug") for r in range(6)]
+    frame = pd.DataFrame(rows)
+    summary = stats.group_summary(frame, ["y"])
+    assert len(summary) == 4 and (summary["n"] == 6).all()
+    assert ((summary["ci_low"] < summary["mean"]) & (summary["mean"] < summary["ci_high"])).all()
+    eff = stats.effects(frame, ["y"], {"scenario": "a", "condition": "vehicle"})
+    drug_a = eff[(eff["comparison"] == "within_scenario") & (eff["scenario"] == "a")].iloc[0]
+    assert drug_a["pct_change"] == pytest.approx(-30, abs=5) and drug_a["welch_p"] < 0.001
+    anova = stats.two_way_anova(frame, ["y"]).set_index("term")
+    assert anova.loc["scenario", "p"] < 0.001 and anova.loc["condition", "p"] < 0.001
+    assert anova.loc["scenario x condition", "p"] > 0.001
+
+
+def test_units_come_from_column_names():
+    assert stats.unit_of("rate_glu_hz") == "Hz"
+    assert stats.unit_of("adenosine_uM") == "µM"
+    assert stats.unit_of("glutamate_released_per_s") == "molecules/s"
+    assert stats.unit_of("evoked_release_glu_per_pulse") == "vesicles/bouton/pulse"
+    assert stats.unit_of("recycling_flux_gaba_per_s") == "vesicles/bouton/s"
+    assert stats.label_of("ambient_glutamate_uM") == "ambient glutamate (µM)"
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def test_report_html_is_self_contained_with_figures_methods_and_manifest(report, smoke_batch):
+    html_path, _ = report
+    text = html_path.read_text(encoding="utf-8")
+    images = PNG_IMG.findall(text)
+    assert len(images) >= 4
+    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    assert not re.search(r'(src|href)="(https?:)?//', text)            # nothing loaded from elsewhere
+    assert 'id="methods"' in text and "dt = 0.5 ms" in text and "µM" in text and "vesicles/bouton" in text
+    assert 'id="manifest"' in text and "master_seed" in text and "Hedges" in text
+    assert json.loads((smoke_batch / "manifest.json").read_text())["name"] in text
+
+
+def test_report_pdf_has_a_title_page_and_one_page_per_figure(report):
+    html_path, pdf_path = report
+    n_figures = len(PNG_IMG.findall(html_path.read_text(encoding="utf-8")))
+    data = pdf_path.read_bytes()
+    assert data.startswith(b"%PDF")
+    try:
+        from pypdf import PdfReader
+        pages = len(PdfReader(pdf_path).pages)
+    except ImportError:
+        pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
+    assert pages == n_figures + 1
+
+
+def test_statistics_csv_is_tidy(report, smoke_batch):
+    table = pd.read_csv(smoke_batch / "statistics.csv")
+    assert {"group_summary", "effect", "anova", "hill_fit"} <= set(table["table"])
+    assert {"scenario", "condition", "readout", "mean", "ci_low", "ci_high", "hedges_g", "welch_p"} <= set(table)
+
+
+def test_report_is_reproducible(report, smoke_batch, tmp_path):
+    copy = copy_batch(smoke_batch, tmp_path / "again")
+    html_path, _ = build_report(copy)
+    strip = lambda s: s.replace(str(copy), "FOLDER").replace(str(smoke_batch), "FOLDER")  # noqa: E731
+    assert strip(html_path.read_text(encoding="utf-8")) == strip(report[0].read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- bad folders
+
+
+def _break(folder: Path, how: str) -> None:
+    if how == "no manifest":
+        (folder / "manifest.json").unlink()
+    elif how == "manifest not JSON":
+        (folder / "manifest.json").write_text("{ not json", encoding="utf-8")
+    elif how == "manifest of another kind":
+        (folder / "manifest.json").write_text(json.dumps({"command": "run.py simulate", "seed": 1}))
+    elif how == "summary missing":
+        (folder / "summary.parquet").unlink()
+    elif how == "summary corrupt":
+        (folder / "summary.parquet").write_bytes(b"not parquet")
+    elif how == "no ok runs":
+        frame = pd.read_parquet(folder / "summary.parquet").assign(status="error", error="ValueError: boom")
+        frame.to_parquet(folder / "summary.parquet")
+
+
+@pytest.mark.parametrize("how, message", [
+    ("no manifest", "no manifest.json"),
+    ("manifest not JSON", "corrupt manifest"),
+    ("manifest of another kind", "not a batch manifest"),
+    ("summary missing", "no summary.parquet"),
+    ("summary corrupt", "unreadable"),
+    ("no ok runs", "no successful runs"),
+])
+def test_bad_folders_give_one_clear_line(smoke_batch, tmp_path, how, message):
+    folder = copy_batch(smoke_batch, tmp_path / "bad")
+    _break(folder, how)
+    with pytest.raises(OutputError) as err:
+        build_report(folder)
+    text = str(err.value)
+    assert message in text and str(folder) in text and "\n" not in text
+    assert not (folder / "report.html").exists()
+
+
+def test_missing_folder_is_an_output_error(tmp_path):
+    with pytest.raises(OutputError, match="not a folder"):
+        build_report(tmp_path / "nowhere")
+
+
+def _degrade(folder: Path, how: str) -> None:
+    frame = pd.read_parquet(folder / "summary.parquet")
+    if how == "one failed run":
+        frame.loc[frame.index[-1], ["status", "error"]] = ["error", "RuntimeError: diverged"]
+    elif how == "one scenario, one condition":
+        frame = frame[(frame["scenario"] == "normal") & (frame["condition"] == "vehicle")]
+    elif how == "a time series missing":
+        (folder / "runs" / frame["run_id"].iloc[0] / "timeseries.parquet").unlink()
+    frame.to_parquet(folder / "summary.parquet")
+
+
+@pytest.mark.parametrize("how, warning", [
+    ("one failed run", "1 run(s) failed"),
+    ("one scenario, one condition", "planned runs have no result"),
+    ("a time series missing", "left out of the time courses"),
+])
+def test_incomplete_batches_still_give_a_report_with_a_warning(smoke_batch, tmp_path, how, warning):
+    folder = copy_batch(smoke_batch, tmp_path / "partial")
+    _degrade(folder, how)
+    html_path, pdf_path = build_report(folder)
+    text = html_path.read_text(encoding="utf-8")
+    assert warning in text and len(PNG_IMG.findall(text)) >= 2 and pdf_path.stat().st_size > 0
