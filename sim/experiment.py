@@ -13,6 +13,10 @@ An experiment TOML (``scenarios/experiments/*.toml``) holds::
     "vesicles.glutamatergic.endocytosis_tau_s" = [10.0, 20.0]
     [scenario]                      # optional: a partial scenario merged into every scenario
     protocol.duration_s = 40.0      # (conditions and stimuli may be defined here too)
+    quick = { replicates = 4, scenario = { network = { n_neurons = 500 } } }
+                                    # optional: the reduced variant that ``load_experiment(..., quick=True)``
+                                    # runs (``python run.py validate --quick``): its replicates replace
+                                    # ``replicates`` and its partial scenario is merged on top of ``[scenario]``
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from sim.params import Scenario, ScenarioError, did_you_mean
 from sim.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted
 
 EXPERIMENT_KEYS = ("name", "description", "master_seed", "replicates", "scenarios", "conditions", "reference",
-                   "readouts", "levels", "scenario")
+                   "readouts", "levels", "scenario", "quick")
+QUICK_KEYS = ("replicates", "scenario")
 
 
 @dataclass(frozen=True)
@@ -123,33 +128,41 @@ def _check_condition(scenario: Scenario, condition: str, path: Path, name: str) 
         raise ScenarioError(f"{path}: conditions: scenario '{name}': {err}") from None
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate an experiment file; errors name the file and the key."""
+def load_experiment(path: str | Path, quick: bool = False, master_seed: int | None = None) -> Experiment:
+    """Read and validate an experiment file; errors name the file and the key.
+
+    ``quick`` selects the file's ``quick`` variant (fewer replicates, its partial
+    scenario merged on top of ``[scenario]``); ``master_seed`` replaces the file's.
+    """
     path = Path(path).resolve()
     data = read_toml(path)
     for key in data:
         if key not in EXPERIMENT_KEYS:
             raise ScenarioError(f"{path}: {key}: unknown key{did_you_mean(key, EXPERIMENT_KEYS)}; "
                                 f"allowed: {', '.join(EXPERIMENT_KEYS)}")
+    variant = _quick_variant(data, path)
     exp = Experiment(
         path=path,
         name=_get(data, "name", str, path, path.stem),
         description=_get(data, "description", str, path, ""),
-        master_seed=_get(data, "master_seed", int, path),
-        replicates=_get(data, "replicates", int, path),
+        master_seed=_get(data, "master_seed", int, path) if master_seed is None else int(master_seed),
+        replicates=variant["replicates"] if quick else _get(data, "replicates", int, path),
         conditions=_get(data, "conditions", list, path),
         reference=_get(data, "reference", dict, path, {}),
         readouts=_get(data, "readouts", list, path, []),
         levels=_get(data, "levels", dict, path, {}),
     )
     if exp.replicates < 1:
-        raise ScenarioError(f"{path}: replicates: {exp.replicates} is out of range; allowed: >= 1")
+        raise ScenarioError(f"{path}: {'quick.' if quick else ''}replicates: {exp.replicates} is out of range; "
+                            f"allowed: >= 1")
     if not exp.conditions:
         raise ScenarioError(f"{path}: conditions: empty; allowed: a list of condition names")
     for key, values in exp.levels.items():
         if not isinstance(values, list) or not values:
             raise ScenarioError(f"{path}: levels.{key}: expected a non-empty list of values")
     shared = _get(data, "scenario", dict, path, {})
+    if quick:
+        shared = deep_merge(shared, variant["scenario"])
     for rel in _get(data, "scenarios", list, path):
         raw, files = load_raw(path.parent / rel)
         merged = deep_merge(raw, shared)
@@ -163,6 +176,18 @@ def load_experiment(path: str | Path) -> Experiment:
     return exp
 
 
+def _quick_variant(data: dict, path: Path) -> dict:
+    """The ``quick`` table, checked (even when not used): ``replicates`` (default: the file's) and ``scenario``."""
+    quick = _get(data, "quick", dict, path, {})
+    for key in quick:
+        if key not in QUICK_KEYS:
+            raise ScenarioError(f"{path}: quick.{key}: unknown key{did_you_mean(key, QUICK_KEYS)}; "
+                                f"allowed: {', '.join(QUICK_KEYS)}")
+    replicates = _get(quick, "replicates", int, path, None, prefix="quick.")
+    return {"replicates": _get(data, "replicates", int, path) if replicates is None else replicates,
+            "scenario": _get(quick, "scenario", dict, path, {}, prefix="quick.")}
+
+
 def _check_reference(exp: Experiment) -> None:
     ref = exp.reference
     if not ref:
@@ -173,12 +198,12 @@ def _check_reference(exp: Experiment) -> None:
                             f"({', '.join(exp.scenario_data)}) and conditions ({', '.join(exp.conditions)})")
 
 
-def _get(data: dict, key: str, typ: type, path: Path, default: Any = ...) -> Any:
+def _get(data: dict, key: str, typ: type, path: Path, default: Any = ..., prefix: str = "") -> Any:
     if key not in data:
         if default is ...:
-            raise ScenarioError(f"{path}: {key}: missing required key")
+            raise ScenarioError(f"{path}: {prefix}{key}: missing required key")
         return default
     value = data[key]
     if typ is int and isinstance(value, bool) or not isinstance(value, typ):
-        raise ScenarioError(f"{path}: {key}: expected {typ.__name__}, got {value!r}")
+        raise ScenarioError(f"{path}: {prefix}{key}: expected {typ.__name__}, got {value!r}")
     return value
