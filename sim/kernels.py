@@ -73,18 +73,23 @@ def hypergeometric_small(rng: np.random.Generator, good: int, total: int, draws:
 
 
 @numba.njit(**JIT)
-def fast_step(rng, v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left,
-              v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, background_exp,
-              jump_background,
-              decay_ampa, decay_nmda, decay_gaba, decay_background, ampa_block, nmda_block,
-              extra_mV, forced, use_forced,
-              rrp, recycling, surface, release_sites, p_release, p_spontaneous, p_prime,
-              rrp_dye, recycling_dye, track_dye,
-              spikes, released, spike_count, released_count, slow_spike_count):
-    """Advance membranes and RRPs of all neurons by one step; fills ``spikes`` and ``released``.
+def fast_step(rng, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced, use_forced,
+              pools, probabilities, track_dye, counts):
+    """Advance membranes and RRPs of all neurons by one step; fills the ``spikes`` and ``released`` counts.
 
-    Returns the number of neurons that released at least one vesicle.
+    Arguments are grouped as ``SynapseNetworkModel._run_kernel`` passes them:
+    membrane (v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left), cell constants (v_rest, v_reset,
+    threshold, decay_m, refractory_steps, background_p, background_exp, jump_background), decays of the
+    AMPA, NMDA, GABA and background drives, pools (rrp, recycling, surface, release_sites, rrp_dye,
+    recycling_dye), probabilities (p_release, p_spontaneous, p_prime) and counts (spikes, released,
+    spike_count, released_count, slow_spike_count). Returns the number of neurons that released.
     """
+    v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left = membrane
+    v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, background_exp, jump_background = cell
+    decay_ampa, decay_nmda, decay_gaba, decay_background = decays
+    rrp, recycling, surface, release_sites, rrp_dye, recycling_dye = pools
+    p_release, p_spontaneous, p_prime = probabilities
+    spikes, released, spike_count, released_count, slow_spike_count = counts
     n_senders = 0
     for i in range(v.size):
         k = poisson_small(rng, background_p[i], background_exp[i])
@@ -164,28 +169,22 @@ def deliver(released, is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump
 
 
 @numba.njit(**JIT)
-def run_steps(n_steps, rng, v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left,
-              v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, background_exp,
-              jump_background,
-              decay_ampa, decay_nmda, decay_gaba, decay_background, ampa_block, nmda_block,
-              extra_mV, forced, force_first,
-              rrp, recycling, surface, release_sites, p_release, p_spontaneous, p_prime,
-              rrp_dye, recycling_dye, track_dye,
-              spikes, released, spike_count, released_count, slow_spike_count,
-              is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump_gaba, ampa_quanta, boutons,
-              ambient_uM, eaat_decay, nonvesicular_uM_per_step, uM_per_molecule, molecules_per_vesicle):
-    """Advance ``n_steps`` steps of ``dt``; returns (ambient glutamate in uM, glutamate molecules released)."""
+def run_steps(n_steps, rng, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced, force_first,
+              pools, probabilities, track_dye, counts, network, glutamate):
+    """Advance ``n_steps`` steps of ``dt``; returns (ambient glutamate in uM, glutamate molecules released).
+
+    ``network`` is (is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump_gaba, ampa_quanta, boutons);
+    ``glutamate`` is (ambient_uM, eaat_decay, nonvesicular_uM_per_step, uM_per_molecule, molecules_per_vesicle).
+    """
+    g_ampa, g_nmda, g_gaba = membrane[1], membrane[2], membrane[3]
+    released = counts[1]
+    is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump_gaba, ampa_quanta, boutons = network
+    ambient_uM, eaat_decay, nonvesicular_uM_per_step, uM_per_molecule, molecules_per_vesicle = glutamate
     molecules_total = 0.0
     for step in range(n_steps):
         use_forced = force_first and step == 0
-        n_senders = fast_step(rng, v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left,
-                              v_rest, v_reset, threshold, decay_m, refractory_steps, background_p,
-                              background_exp, jump_background,
-                              decay_ampa, decay_nmda, decay_gaba, decay_background, ampa_block, nmda_block,
-                              extra_mV, forced, use_forced,
-                              rrp, recycling, surface, release_sites, p_release, p_spontaneous, p_prime,
-                              rrp_dye, recycling_dye, track_dye,
-                              spikes, released, spike_count, released_count, slow_spike_count)
+        n_senders = fast_step(rng, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced, use_forced,
+                              pools, probabilities, track_dye, counts)
         molecules = 0.0
         if n_senders > 0:
             molecules = molecules_per_vesicle * deliver(released, is_excitatory, indptr, indices, jump_ampa,

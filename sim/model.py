@@ -200,18 +200,21 @@ class SynapseNetworkModel(mesa.Model):
         m, c, pools, rec = self.membrane, self.membrane.const, self.pools, self.recorder
         cp, g = self.connectivity.post_by_pre, self.params.glutamate
         self.ambient_glutamate_uM, molecules = run_steps(
-            n_steps, self.dynamics_rng, m.v_mV, m.g_ampa, m.g_nmda, m.g_gaba, m.g_background, m.refractory_left,
-            c.v_rest_mV, c.v_reset_mV, c.threshold_mV, c.decay_m, c.refractory_steps, c.background_p,
-            c.background_exp, c.jump_background, c.decay_ampa, c.decay_nmda, c.decay_gaba, c.decay_background,
+            n_steps, self.dynamics_rng,
+            (m.v_mV, m.g_ampa, m.g_nmda, m.g_gaba, m.g_background, m.refractory_left),
+            (c.v_rest_mV, c.v_reset_mV, c.threshold_mV, c.decay_m, c.refractory_steps, c.background_p,
+             c.background_exp, c.jump_background),
+            (c.decay_ampa, c.decay_nmda, c.decay_gaba, c.decay_background),
             self.drugs.ampa_block, self.drugs.nmda_block, self.extra_mV,
             self._zeros_bool if forced is None else forced, forced is not None,
-            pools.rrp, pools.recycling, pools.surface, self.bouton.release_sites, self.p_release,
-            self.p_spontaneous, self.p_prime, pools.rrp_dye, pools.recycling_dye, pools.any_dye,
-            self.spikes, self.released, rec.spikes, rec.released, self.slow_spikes,
-            self.connectivity.is_excitatory, cp.indptr, cp.indices, c.jump_ampa, c.jump_nmda, c.jump_gaba,
-            self.ampa_quanta, self.boutons_per_neuron,
-            self.ambient_glutamate_uM, self.eaat_decay, self._nonvesicular_per_step, self.uM_per_molecule,
-            g.molecules_per_vesicle)
+            (pools.rrp, pools.recycling, pools.surface, self.bouton.release_sites, pools.rrp_dye,
+             pools.recycling_dye),
+            (self.p_release, self.p_spontaneous, self.p_prime), pools.any_dye,
+            (self.spikes, self.released, rec.spikes, rec.released, self.slow_spikes),
+            (self.connectivity.is_excitatory, cp.indptr, cp.indices, c.jump_ampa, c.jump_nmda, c.jump_gaba,
+             self.ampa_quanta, self.boutons_per_neuron),
+            (self.ambient_glutamate_uM, self.eaat_decay, self._nonvesicular_per_step, self.uM_per_molecule,
+             g.molecules_per_vesicle))
         return molecules
 
     # ------------------------------------------------------------------ running
