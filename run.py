@@ -5,6 +5,7 @@
     python run.py batch EXPERIMENT.toml --out DIR [--workers N] [--resume]
     python run.py report DIR
     python run.py reproduce DIR [--runs K]
+    python run.py validate [--quick] [--out DIR] [--seed N] [--workers N]
 
 Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
 condition) prints one line naming the file, key and what is allowed, and
@@ -45,6 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="figures, tables, methods and manifest of a batch folder")
     report.add_argument("folder", type=Path, help="batch output folder")
+
+    val = commands.add_parser("validate", help="the findings of SCIENCE.md section 4 as a pass/fail table "
+                                               "(exit code 1 if any fails)")
+    val.add_argument("--quick", action="store_true",
+                     help="smaller networks and fewer replicates (the experiments' quick variants)")
+    val.add_argument("--out", type=Path, default=None,
+                     help="output folder (default: results/validate or results/validate-quick); resumed if it exists")
+    val.add_argument("--seed", type=int, default=None,
+                     help="master seed: experiment i (in run order) gets N + i (default: each file's master_seed)")
+    val.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    val.add_argument("--quiet", action="store_true", help="no progress bars")
 
     rep = commands.add_parser("reproduce", help="re-run a batch from its manifest and check outputs match exactly")
     rep.add_argument("folder", type=Path, help="batch output folder")
@@ -125,6 +137,70 @@ def batch(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def validate(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run the validation experiments (resumable), then write and print the table; exit 1 if a finding fails."""
+    from analysis.validate import EXPERIMENTS, VALIDATION_DIR, ValidationData, console_table, evaluate, write_outputs
+    from sim.batch import run_batches
+    from sim.experiment import load_experiment
+    from sim.outputs import utc_now
+
+    if args.workers is not None and args.workers < 1:
+        raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
+    if args.seed is not None and args.seed < 0:
+        raise OutputError(f"--seed {args.seed}: allowed: 0 or more")
+    out = args.out or Path("results/validate-quick" if args.quick else "results/validate")
+    clock, started = time.perf_counter(), utc_now()
+    experiments = [load_experiment(VALIDATION_DIR / f"{name}.toml", quick=args.quick,
+                                   master_seed=None if args.seed is None else args.seed + i)
+                   for i, name in enumerate(EXPERIMENTS)]
+    jobs = [(exp, out / exp.name, _check_resumable(out / exp.name, exp)) for exp in experiments]
+    _load_engine()
+    outcomes = run_batches(jobs, argv, workers=args.workers, progress=not args.quiet, desc="validate")
+    failed = sum(o.failed for o in outcomes)
+    if failed:
+        print(f"{failed} run(s) failed: see {out}/*/runs/*/error.json; rerun the same command to retry them",
+              file=sys.stderr)
+        return 1
+    data = ValidationData(out)
+    rows = evaluate(data)
+    runs = sum(len(e.runs()) for e in experiments)
+    header = {"command": " ".join(["run.py", *argv]), "mode": "quick" if args.quick else "full",
+              "master seeds": ", ".join(f"{e.name} {e.master_seed}" for e in experiments),
+              "runs": str(runs), "started (UTC)": started,
+              "wall time": f"{time.perf_counter() - clock:.0f} s (simulations and analysis, this invocation)"}
+    write_outputs(out, rows, data, header)
+    print(console_table(rows))
+    print(f"wrote {out / 'validation.md'}, {out / 'validation.csv'} and {out / 'figures'} "
+          f"in {time.perf_counter() - clock:.0f} s")
+    return 1 if (rows["result"] == "FAIL").any() else 0
+
+
+def _load_engine() -> None:
+    """Import the model and load its compiled kernels once, before worker processes fork (saves each its start)."""
+    from analysis.validate import VALIDATION_DIR
+    from sim.model import SynapseNetworkModel
+    from sim.scenario import load_scenario
+
+    scenario, _ = load_scenario(VALIDATION_DIR.parents[1] / "normal.toml",
+                                ["network.n_neurons=200", "protocol.duration_s=0.02", "protocol.warmup_s=0.0"])
+    SynapseNetworkModel(scenario).run()
+
+
+def _check_resumable(folder: Path, exp) -> bool:
+    """Whether ``folder`` holds a batch of exactly ``exp``'s runs (resume it); another batch is an error."""
+    from sim.batch import MANIFEST, read_manifest
+
+    if not (folder / MANIFEST).is_file():
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise OutputError(f"{folder}: exists and is not a batch folder of the validation; choose another --out")
+        return False
+    stored = [(r.get("key"), r.get("seed")) for r in read_manifest(folder).get("runs", [])]
+    if stored != [(r.key, r.seed) for r in exp.runs()]:
+        raise OutputError(f"{folder}: holds the runs of another validation (--quick, --seed or the experiment "
+                          f"file differ); choose another --out or delete the folder")
+    return True
+
+
 def report(args: argparse.Namespace, argv: list[str]) -> int:
     """Write DIR/report.html, DIR/report.pdf and DIR/statistics.csv for a batch folder."""
     from analysis.report import build_report
@@ -164,7 +240,8 @@ def _frame(rows: list[dict]):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    commands = {"simulate": simulate, "batch": batch, "report": report, "reproduce": reproduce}
+    commands = {"simulate": simulate, "batch": batch, "report": report, "reproduce": reproduce,
+                "validate": validate}
     try:
         return commands[args.command](args, argv)
     except (ScenarioError, OutputError) as err:

@@ -39,12 +39,21 @@ DOSE_COLUMN = "bath_ketamine_uM"
 _EXACT_UNITS = {
     "glutamate_released_per_s": "molecules/s",
     "glutamate_molecules": "molecules",
+    "highk_glutamate": "molecules",
+    "early_release_rise": "",
+    "late_evoked_ratio": "",
     "time_s": "s",
     "nmda_block": "",
 }
 #: readout stems (the name without the cell-type suffix) and their unit
 _STEM_UNITS = {
     "evoked_release_{t}_per_pulse": "vesicles/bouton/pulse",
+    "first_pulse_release_{t}": "vesicles/bouton",
+    "evoked_release_{t}": "vesicles/bouton",
+    "rrp_fraction_released_{t}": "",
+    "train_depression_{t}": "",
+    "fm_uptake_{t}": "labelled vesicles/bouton",
+    "tau_endo_{t}": "s",
     "released_{t}_per_s": "vesicles/bouton/s",
     "recycling_flux_{t}_per_s": "vesicles/bouton/s",
     "rrp_{t}": "vesicles/bouton",
@@ -65,6 +74,12 @@ _SUFFIX_UNITS = (("_uM_per_s", "µM/s"), ("_per_hz", "1/Hz"), ("_per_s", "1/s"),
 #: readable names of readout stems
 _STEM_NAMES = {
     "evoked_release_{t}_per_pulse": "evoked release",
+    "first_pulse_release_{t}": "evoked release (first pulse of the train)",
+    "evoked_release_{t}": "evoked release (test pulses)",
+    "rrp_fraction_released_{t}": "fraction of the RRP released (first test pulse)",
+    "train_depression_{t}": "train depression (last 10 / first pulse)",
+    "fm_uptake_{t}": "FM-dye uptake",
+    "tau_endo_{t}": "endocytosis time constant (pHluorin fit)",
     "released_{t}_per_s": "vesicle release rate",
     "recycling_flux_{t}_per_s": "recycling flux (endocytosis)",
     "rate_{t}_hz": "firing rate",
@@ -82,6 +97,9 @@ _STEM_NAMES = {
 }
 _NAMES = {
     "glutamate_released_per_s": "glutamate released by the network",
+    "highk_glutamate": "glutamate released during high K+",
+    "early_release_rise": "network glutamate release, early / baseline",
+    "late_evoked_ratio": "evoked release, late / baseline",
     "adenosine_uM": "adenosine",
     "ambient_glutamate_uM": "ambient glutamate",
     "ketamine_uM": "ketamine at the tissue",

@@ -212,37 +212,62 @@ def run_batch(exp: Experiment, out: Path, command: list[str], workers: int | Non
               resume: bool = False, backend: str = "local", scheduler: str | None = None,
               progress: bool = True) -> BatchOutcome:
     """Run every pending run of ``exp`` into ``out``; returns the counts."""
+    return run_batches([(exp, out, resume)], command, workers, backend, scheduler, progress, desc=exp.name)[0]
+
+
+def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], workers: int | None = None,
+                backend: str = "local", scheduler: str | None = None, progress: bool = True,
+                desc: str = "runs") -> list[BatchOutcome]:
+    """Run the pending runs of several experiments, each ``(experiment, folder, resume)``, in one pool of workers.
+
+    Every folder is prepared (or checked, when resumed) before any run starts.
+    The longest runs are submitted first, so that the workers finish together.
+    """
     from tqdm import tqdm
 
-    pending = prepare_folder(out, exp, command, resume)
-    specs = exp.runs()
+    pending = [(i, spec) for i, (exp, out, resume) in enumerate(jobs)
+               for spec in prepare_folder(out, exp, command, resume)]
+    pending.sort(key=lambda item: -_duration_s(jobs[item[0]][0].run_scenario(item[1])))
+    specs = [exp.runs() for exp, _, _ in jobs]
     executor = make_executor(backend, workers, scheduler)
-    failed, last_summary = 0, 0.0
-    futures = {executor.submit(execute_run, exp.run_scenario(s), s.as_dict(), str(exp.path)): s for s in pending}
-    bar = tqdm(total=len(specs), initial=len(specs) - len(pending), unit="run", disable=not progress,
-               desc=exp.name)
+    failed, last_summary = [0] * len(jobs), [0.0] * len(jobs)
+    futures = {executor.submit(execute_run, jobs[i][0].run_scenario(s), s.as_dict(), str(jobs[i][0].path)): (i, s)
+               for i, s in pending}
+    total = sum(len(s) for s in specs)
+    bar = tqdm(total=total, initial=total - len(pending), unit="run", disable=not progress, desc=desc)
     try:
         for future in executor.as_completed(futures):
-            spec = futures[future]
+            i, spec = futures[future]
+            out = jobs[i][1]
             try:
                 write_result(out, spec, future.result())
             except Exception:  # noqa: BLE001 - a failing run is recorded, the batch goes on
                 write_error(out, spec, traceback.format_exc())
-                failed += 1
+                failed[i] += 1
             bar.update(1)
-            if time.monotonic() - last_summary > SUMMARY_SECONDS:
-                write_summary(out, specs)
-                last_summary = time.monotonic()
+            if time.monotonic() - last_summary[i] > SUMMARY_SECONDS:
+                write_summary(out, specs[i])
+                last_summary[i] = time.monotonic()
     except BaseException:
         executor.close(cancel=True)
-        write_summary(out, specs)
+        for (_, out, _), job_specs in zip(jobs, specs, strict=True):
+            write_summary(out, job_specs)
         raise
     finally:
         bar.close()
     executor.close()
-    write_summary(out, specs)
-    _finish_manifest(out)
-    return BatchOutcome(len(specs), len(pending) - failed, failed, len(specs) - len(pending))
+    outcomes = []
+    for i, ((_, out, _), job_specs) in enumerate(zip(jobs, specs, strict=True)):
+        write_summary(out, job_specs)
+        _finish_manifest(out)
+        todo = sum(1 for j, _ in pending if j == i)
+        outcomes.append(BatchOutcome(len(job_specs), todo - failed[i], failed[i], len(job_specs) - todo))
+    return outcomes
+
+
+def _duration_s(scenario_data: dict) -> float:
+    duration = scenario_data.get("protocol", {}).get("duration_s", 0.0)
+    return float(duration) if isinstance(duration, int | float) else 0.0
 
 
 def _finish_manifest(out: Path) -> None:

@@ -13,10 +13,11 @@ An experiment TOML (``scenarios/experiments/*.toml``) holds::
     "vesicles.glutamatergic.endocytosis_tau_s" = [10.0, 20.0]
     [scenario]                      # optional: a partial scenario merged into every scenario
     protocol.duration_s = 40.0      # (conditions and stimuli may be defined here too)
-    quick = { replicates = 4, scenario = { network = { n_neurons = 500 } } }
+    quick = { replicates = 4, conditions = ["vehicle"], scenario = { network = { n_neurons = 500 } } }
                                     # optional: the reduced variant that ``load_experiment(..., quick=True)``
-                                    # runs (``python run.py validate --quick``): its replicates replace
-                                    # ``replicates`` and its partial scenario is merged on top of ``[scenario]``
+                                    # runs (``python run.py validate --quick``): its replicates and conditions
+                                    # (a subset) replace the file's, its partial scenario is merged on top of
+                                    # ``[scenario]``; each key is optional
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sim.scenario import build_scenario, deep_merge, load_raw, read_toml, set_do
 
 EXPERIMENT_KEYS = ("name", "description", "master_seed", "replicates", "scenarios", "conditions", "reference",
                    "readouts", "levels", "scenario", "quick")
-QUICK_KEYS = ("replicates", "scenario")
+QUICK_KEYS = ("replicates", "conditions", "scenario")
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def load_experiment(path: str | Path, quick: bool = False, master_seed: int | No
         description=_get(data, "description", str, path, ""),
         master_seed=_get(data, "master_seed", int, path) if master_seed is None else int(master_seed),
         replicates=variant["replicates"] if quick else _get(data, "replicates", int, path),
-        conditions=_get(data, "conditions", list, path),
+        conditions=variant["conditions"] if quick else _get(data, "conditions", list, path),
         reference=_get(data, "reference", dict, path, {}),
         readouts=_get(data, "readouts", list, path, []),
         levels=_get(data, "levels", dict, path, {}),
@@ -177,15 +178,22 @@ def load_experiment(path: str | Path, quick: bool = False, master_seed: int | No
 
 
 def _quick_variant(data: dict, path: Path) -> dict:
-    """The ``quick`` table, checked (even when not used): ``replicates`` (default: the file's) and ``scenario``."""
+    """The ``quick`` table, checked even when not used: ``replicates`` and ``conditions`` (default: the file's,
+    conditions a subset of them) and a partial ``scenario``."""
     quick = _get(data, "quick", dict, path, {})
     for key in quick:
         if key not in QUICK_KEYS:
             raise ScenarioError(f"{path}: quick.{key}: unknown key{did_you_mean(key, QUICK_KEYS)}; "
                                 f"allowed: {', '.join(QUICK_KEYS)}")
-    replicates = _get(quick, "replicates", int, path, None, prefix="quick.")
-    return {"replicates": _get(data, "replicates", int, path) if replicates is None else replicates,
-            "scenario": _get(quick, "scenario", dict, path, {}, prefix="quick.")}
+    conditions = _get(data, "conditions", list, path)
+    variant = {"replicates": _get(quick, "replicates", int, path, _get(data, "replicates", int, path), "quick."),
+               "conditions": _get(quick, "conditions", list, path, conditions, "quick."),
+               "scenario": _get(quick, "scenario", dict, path, {}, "quick.")}
+    extra = [c for c in variant["conditions"] if c not in conditions]
+    if extra or not variant["conditions"]:
+        raise ScenarioError(f"{path}: quick.conditions: {', '.join(extra) or 'empty'}; allowed: a non-empty "
+                            f"subset of conditions ({', '.join(conditions)})")
+    return variant
 
 
 def _check_reference(exp: Experiment) -> None:

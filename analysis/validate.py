@@ -1,0 +1,758 @@
+"""Validation: the findings of SCIENCE.md section 4 as a pass/fail table (``python run.py validate``).
+
+The experiments of ``scenarios/experiments/validation/`` run as batches into
+``OUT/<experiment>/`` (``sim.batch``); this module reads those folders and
+evaluates every finding:
+
+    rows = evaluate(ValidationData(OUT))          # one row per check (FINDINGS below)
+    write_outputs(OUT, rows, data, header)        # validation.csv, validation.md, figures/
+
+Per-run measurements are the lab's (``RUN_METRICS``): the first pulse of a test
+train, glutamate during a high-K+ window, paired-pulse ratios, FM-dye uptake,
+the endocytosis time constant fitted to the pHluorin decay, within-run ratios of
+release. Every comparison is between groups of independent replicate runs:
+percent change with a percentile-bootstrap 95 % CI, Welch's t-test (two-sided,
+with the direction required by the finding) and Hedges' g, from
+:mod:`analysis.stats`. Bootstraps are seeded, so a folder always gives the same
+table.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from scipy import stats as sps
+
+from analysis import stats
+from analysis.report import load_batch
+from sim.batch import RUNS_DIR
+from sim.outputs import OutputError
+from sim.params import Scenario, StimulusParams
+from sim.scenario import build_scenario
+
+VALIDATION_DIR = Path(__file__).resolve().parents[1] / "scenarios" / "experiments" / "validation"
+#: the experiments, in the order they run; with ``--seed N`` experiment i gets master seed N + i
+EXPERIMENTS = ("evoked_release", "antagonists", "paired_pulse", "recycling", "time_course", "train_depression",
+               "tsodyks_markram")
+ALPHA = 0.05               # significance level of every Welch test
+TM_ALPHA = 0.01            # family-wise level of the Tsodyks-Markram goodness-of-fit (Bonferroni over pulses)
+EPS = 1e-9                 # tolerance on time comparisons (s)
+BASELINE_WINDOW_S = (12.0, 17.5)   # time course: network release before the drug (after the warm-up)
+EARLY_WINDOW_S = (20.5, 24.0)      # time course: network release in the first seconds after the drug
+DECAY_S = 30.0             # pHluorin decay fitted from the end of the loading train for this long
+FM_READ_S = 2.0            # FM uptake: label averaged over the last FM_READ_S of the run (after the dye)...
+FM_BEFORE_S = 1.0          # ...minus its mean over FM_BEFORE_S before the dye window
+LAST_PULSES = 10           # train depression: mean of the last pulses / first pulse
+ROW_COLUMNS = ("id", "finding", "experiment", "compared", "metric", "measured", "effect", "ci_low", "ci_high",
+               "unit", "test", "p", "criterion", "expected", "n", "result")
+
+
+# --------------------------------------------------------------------------- one run's measurements
+
+
+@dataclass
+class Run:
+    """One run's outputs and its scenario (for stimulus times)."""
+
+    ts: pd.DataFrame
+    pulses: pd.DataFrame
+    scenario: Scenario
+
+    def stimulus(self, kind: str, target: str | None = None, nth: int = 0) -> tuple[int, StimulusParams]:
+        """Index and parameters of the ``nth`` stimulus of ``kind`` (and ``target``) in the protocol."""
+        found = [(i, s) for i, s in enumerate(self.scenario.stimuli)
+                 if s.kind == kind and (target is None or s.target == target)]
+        if len(found) <= nth:
+            raise ValueError(f"the protocol has no {kind} stimulus #{nth + 1} (target {target})")
+        return found[nth]
+
+    def pulse_rows(self, kind: str, target: str, nth: int = 0) -> pd.DataFrame:
+        """The pulse rows of a train or paired pulse, in time order."""
+        index, _ = self.stimulus(kind, target, nth)
+        return self.pulses[self.pulses["stimulus"] == index].sort_values("time_s")
+
+
+def per_bouton(rows: pd.DataFrame, t: str = "glu") -> np.ndarray:
+    """Vesicles released per stimulated bouton at each pulse row."""
+    return (rows[f"released_{t}"] / rows[f"n_stimulated_{t}"]).to_numpy(dtype=float)
+
+
+def window(ts: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
+    """Time-series rows whose interval lies in (lo, hi] (a row at ``time_s`` covers the interval before it)."""
+    return ts[(ts["time_s"] > lo + EPS) & (ts["time_s"] <= hi + EPS)]
+
+
+def window_mean(ts: pd.DataFrame, column: str, lo: float, hi: float) -> float:
+    rows = window(ts, lo, hi)
+    return float(rows[column].mean()) if len(rows) else float("nan")
+
+
+def window_integral(ts: pd.DataFrame, column: str, lo: float, hi: float) -> float:
+    """A rate column integrated over (lo, hi]: sum of rate x recording interval."""
+    interval = float(np.diff(ts["time_s"].to_numpy()[:2])[0])
+    return float(window(ts, lo, hi)[column].sum() * interval)
+
+
+def fit_decay(t: np.ndarray, y: np.ndarray, t0: float) -> dict[str, float]:
+    """Least-squares fit of ``a + b exp(-(t - t0) / tau)`` (scipy curve_fit); NaN values if it fails."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(t) & np.isfinite(y)
+    t, y = t[keep], y[keep]
+    nan = {"a": math.nan, "b": math.nan, "tau": math.nan}
+    if t.size < 4 or np.ptp(y) == 0:
+        return nan
+
+    def model(x, a, b, tau):
+        return a + b * np.exp(-(x - t0) / tau)
+
+    p0 = (y[-1], y[0] - y[-1], max((t[-1] - t[0]) / 4, 1e-3))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (a, b, tau), _ = optimize.curve_fit(model, t, y, p0=p0, bounds=([-np.inf, -np.inf, 1e-3], np.inf),
+                                                maxfev=10000)
+    except (RuntimeError, ValueError):
+        return nan
+    return {"a": float(a), "b": float(b), "tau": float(tau)}
+
+
+def release_at_test_pulses(run: Run) -> float:
+    """Mean release per stimulated bouton at the first pulse of every glutamatergic train and paired pulse
+    after the warm-up: the test pulses, each from rest (the lab averages repeated test responses)."""
+    warmup = run.scenario.protocol.warmup_s
+    tests = [i for i, s in enumerate(run.scenario.stimuli)
+             if s.kind in ("train", "paired_pulse") and s.target == "glutamatergic" and s.start_s > warmup]
+    if not tests:
+        raise ValueError("no glutamatergic test pulse after the warm-up")
+    return float(np.mean([per_bouton(run.pulses[run.pulses["stimulus"] == i].sort_values("time_s"))[0]
+                          for i in tests]))
+
+
+def evoked_release_metrics(run: Run) -> dict[str, float]:
+    """Evoked release at the test pulses, GABAergic RRP fraction released, high-K+ glutamate."""
+    gaba = run.pulse_rows("paired_pulse", "gabaergic").iloc[0]
+    _, high_k = run.stimulus("high_k", "glutamatergic")
+    return {"evoked_release_glu": release_at_test_pulses(run),
+            "rrp_fraction_released_gaba": float(gaba["released_gaba"] / gaba["rrp_before_gaba"]),
+            "highk_glutamate": window_integral(run.ts, "glutamate_released_per_s", high_k.start_s,
+                                               high_k.start_s + high_k.duration_s)}
+
+
+def recycling_metrics(run: Run) -> dict[str, float]:
+    """FM-dye uptake and the pHluorin endocytosis time constant after the loading train, by cell type."""
+    _, dye = run.stimulus("fm_dye")
+    _, train = run.stimulus("train", "all")
+    last, end = float(run.ts["time_s"].iloc[-1]), train.start_s + train.n_pulses / train.rate_hz
+    decay = run.ts[(run.ts["time_s"] >= end - EPS) & (run.ts["time_s"] <= end + DECAY_S + EPS)]
+    out = {}
+    for t in ("glu", "gaba"):
+        out[f"fm_uptake_{t}"] = (window_mean(run.ts, f"fm_dye_{t}", last - FM_READ_S, last)
+                                 - window_mean(run.ts, f"fm_dye_{t}", dye.start_s - FM_BEFORE_S, dye.start_s))
+        out[f"tau_endo_{t}"] = fit_decay(decay["time_s"], decay[f"phluorin_{t}"], end)["tau"]
+    return out
+
+
+def time_course_metrics(run: Run) -> dict[str, float]:
+    """Network glutamate release early after the drug over baseline; late over baseline first test pulse."""
+    column = "glutamate_released_per_s"
+    baseline = per_bouton(run.pulse_rows("train", "glutamatergic", 0))[0]
+    late = per_bouton(run.pulse_rows("train", "glutamatergic", 1))[0]
+    return {"early_release_rise": window_mean(run.ts, column, *EARLY_WINDOW_S)
+            / window_mean(run.ts, column, *BASELINE_WINDOW_S),
+            "late_evoked_ratio": late / baseline}
+
+
+def train_metrics(run: Run) -> dict[str, float]:
+    """First response of a sustained train and its depression (mean of the last pulses / first)."""
+    release = per_bouton(run.pulse_rows("train", "glutamatergic"))
+    return {"first_pulse_release_glu": release[0], "train_depression_glu": release[-LAST_PULSES:].mean() / release[0]}
+
+
+RUN_METRICS: dict[str, Callable[[Run], dict[str, float]]] = {
+    "evoked_release": evoked_release_metrics,
+    "antagonists": evoked_release_metrics,
+    "paired_pulse": lambda run: {},
+    "recycling": recycling_metrics,
+    "time_course": time_course_metrics,
+    "train_depression": train_metrics,
+    "tsodyks_markram": lambda run: {},
+}
+
+
+# --------------------------------------------------------------------------- the batch folders
+
+
+class ValidationData:
+    """The validation folder: per experiment, one row per finished run with its summary and measurements."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._runs: dict[str, pd.DataFrame] = {}
+        self._manifests: dict[str, dict] = {}
+        self.hill: dict[tuple[str, str], pd.DataFrame] = {}      # (experiment, metric) -> Hill fits (cache)
+
+    def folder(self, experiment: str) -> Path:
+        return self.root / experiment
+
+    def manifest(self, experiment: str) -> dict:
+        if experiment not in self._manifests:
+            self.runs(experiment)
+        return self._manifests[experiment]
+
+    def scenario(self, experiment: str, name: str) -> Scenario:
+        return build_scenario(self.manifest(experiment)["scenarios"][name], str(self.folder(experiment)))
+
+    def runs(self, experiment: str) -> pd.DataFrame:
+        """Finished runs with their summary metrics and the experiment's own measurements (cached)."""
+        if experiment not in self._runs:
+            manifest, summary = load_batch(self.folder(experiment))
+            self._manifests[experiment] = manifest
+            ok = summary[summary["status"] == "ok"].reset_index(drop=True)
+            scenarios = {name: self.scenario(experiment, name) for name in manifest["scenarios"]}
+            extra = [self._measure(experiment, row.run_id, scenarios[row.scenario]) for row in ok.itertuples()]
+            self._runs[experiment] = pd.concat([ok, pd.DataFrame(extra, index=ok.index)], axis=1)
+        return self._runs[experiment]
+
+    def _measure(self, experiment: str, run_id: str, scenario: Scenario) -> dict[str, float]:
+        """The experiment's own measurements of one run; a protocol that does not fit is an OutputError."""
+        try:
+            return RUN_METRICS[experiment](self._run(experiment, run_id, scenario))
+        except (ValueError, IndexError, KeyError) as err:
+            raise OutputError(f"{self.folder(experiment) / RUNS_DIR / run_id}: cannot take the {experiment} "
+                              f"measurements ({type(err).__name__}: {err})") from None
+
+    def _run(self, experiment: str, run_id: str, scenario: Scenario) -> Run:
+        folder = self.folder(experiment) / RUNS_DIR / run_id
+        return Run(pd.read_parquet(folder / "timeseries.parquet"), pd.read_parquet(folder / "pulses.parquet"),
+                   scenario)
+
+    def long(self, experiment: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """``timeseries`` or ``pulses`` of every finished run, stacked, with the run's identifying columns."""
+        runs = self.runs(experiment)
+        keys = ["run_id", "scenario", "condition", *stats.level_columns(runs), "replicate"]
+        parts = [pd.read_parquet(self.folder(experiment) / RUNS_DIR / r / f"{table}.parquet", columns=columns)
+                 .assign(**dict(zip(keys, values, strict=True)))
+                 for r, *values in zip(runs["run_id"], *(runs[k] for k in keys), strict=True)]
+        return pd.concat(parts, ignore_index=True)
+
+    def values(self, experiment: str, group: Group, metric: str) -> np.ndarray:
+        """The finite values of ``metric`` of the group's runs (in the group's own experiment, if it names one)."""
+        sub = group.select(self.runs(group.experiment or experiment))
+        values = pd.to_numeric(sub[metric], errors="coerce").to_numpy(dtype=float)
+        return values[np.isfinite(values)]
+
+    @cached_property
+    def design(self):
+        """Labels and colours of the conditions of every experiment present (the same names mean the same drugs)."""
+        from analysis.report_figures import Design
+
+        frames = [self.runs(e) for e in EXPERIMENTS if self.folder(e).is_dir()]
+        return Design.from_summary(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
+
+
+# --------------------------------------------------------------------------- groups and checks
+
+
+@dataclass(frozen=True)
+class Group:
+    """Runs of one condition (and scenario and swept level, when given)."""
+
+    condition: str = "vehicle"
+    scenario: str | None = None
+    level: tuple[tuple[str, float], ...] = ()
+    text: str = ""                      # label instead of the condition's drugs
+    experiment: str | None = None       # runs of this experiment instead of the check's
+
+    def select(self, runs: pd.DataFrame) -> pd.DataFrame:
+        mask = (runs["condition"] == self.condition).to_numpy().copy()
+        if self.scenario is not None:
+            mask &= (runs["scenario"] == self.scenario).to_numpy()
+        for key, value in self.level:
+            mask &= np.isclose(pd.to_numeric(runs[key]).to_numpy(dtype=float), value)
+        return runs[mask]
+
+    def label(self, design, wrap: bool = False) -> str:
+        text = self.text or design.label(self.condition, wrap=wrap)
+        if self.scenario is not None:
+            text += ("\n" if wrap else ", ") + design.scenario_label(self.scenario)
+        return text
+
+
+def normal(condition: str) -> Group:
+    return Group(condition, "normal")
+
+
+def depressed(condition: str) -> Group:
+    return Group(condition, "depression_like")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A bar panel of a finding's figure: one metric, its groups (and the experiment they come from)."""
+
+    metric: str
+    groups: tuple[Group, ...]
+    experiment: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """Base of the checks (one table row each); ``experiment`` overrides the finding's experiment."""
+
+    experiment: str | None = field(default=None, kw_only=True)
+
+    def panels(self) -> list[Panel]:
+        """Bar panels of the finding's figure that show this check's groups."""
+        return []
+
+
+def _fmt(x: float) -> str:
+    return "nan" if not np.isfinite(x) else f"{x:.3g}"
+
+
+def _ci_text(value: float, lo: float, hi: float, unit: str = " %", signed: bool = True) -> str:
+    f = "+.1f" if signed else ".2f"
+    return f"{value:{f}}{unit} [{lo:{f}}, {hi:{f}}]"
+
+
+def _pct_samples(a: np.ndarray, b: np.ndarray, seed: int) -> np.ndarray:
+    """Bootstrap samples of the percent change of mean(a) against mean(b) (groups resampled independently)."""
+    ma, mb = stats.bootstrap_means(a, seed=seed), stats.bootstrap_means(b, seed=seed + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 100 * (ma - mb) / mb
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """``metric`` of the ``treated`` runs against the ``reference`` runs."""
+
+    metric: str
+    treated: Group
+    reference: Group
+
+    def values(self, data: ValidationData, experiment: str) -> tuple[np.ndarray, np.ndarray]:
+        return data.values(experiment, self.treated, self.metric), data.values(experiment, self.reference, self.metric)
+
+    def label(self, design) -> str:
+        t, r = self.treated, self.reference
+        if t.scenario is None or t.scenario != r.scenario:
+            return f"{t.label(design)} vs {r.label(design)}"
+        plain = [replace(g, scenario=None).label(design) for g in (t, r)]
+        return f"{design.scenario_label(t.scenario)}: {plain[0]} vs {plain[1]}"
+
+    def panel(self) -> Panel:
+        return Panel(self.metric, (self.reference, self.treated))
+
+
+def _missing(compared: str, metric: str, pairs: list[tuple[np.ndarray, np.ndarray]]) -> dict | None:
+    """A failing row if any group has fewer than two runs, else None."""
+    if all(a.size >= 2 and b.size >= 2 for a, b in pairs):
+        return None
+    sizes = "; ".join(f"{a.size} vs {b.size}" for a, b in pairs)
+    return {"compared": compared, "metric": metric, "measured": "not enough runs", "n": sizes, "passed": False}
+
+
+@dataclass(frozen=True)
+class Change(Check):
+    """One contrast: percent change, Welch test, and the direction and size the finding requires."""
+
+    contrast: Contrast
+    direction: str                      # decrease | increase | unchanged
+    min_pct: float = 0.0                # decrease / increase: the mean change must reach this size (%)
+    tolerance_pct: float = 10.0         # unchanged: |change| below this, or not significant
+    below: float | None = None          # also require the treated mean < below
+
+    def criterion(self) -> str:
+        if self.direction == "unchanged":
+            return f"|change| < {self.tolerance_pct:g} % or p ≥ {ALPHA:g}"
+        text = f"{self.direction}, p < {ALPHA:g}"
+        text += f", by ≥ {self.min_pct:g} %" if self.min_pct else ""
+        return text + (f", treated mean < {self.below:g}" if self.below is not None else "")
+
+    def evaluate(self, data: ValidationData, experiment: str) -> dict:
+        c = self.contrast
+        compared = c.label(data.design)
+        a, b = c.values(data, experiment)
+        if missing := _missing(compared, c.metric, [(a, b)]):
+            return missing
+        pct, (lo, hi) = stats.percent_change(a, b), stats.percent_change_ci(a, b)
+        t, p = stats.welch_test(a, b)
+        return {"compared": compared, "metric": c.metric,
+                "measured": f"{_fmt(a.mean())} vs {_fmt(b.mean())}: {_ci_text(pct, lo, hi)}",
+                "effect": pct, "ci_low": lo, "ci_high": hi, "unit": "%",
+                "test": f"Welch t = {t:.2f}, Hedges' g = {stats.hedges_g(a, b):.2f}", "p": p,
+                "n": f"{a.size} vs {b.size}", "passed": self.passes(pct, p, float(a.mean()))}
+
+    def passes(self, pct: float, p: float, treated_mean: float) -> bool:
+        if self.direction == "unchanged":
+            return bool(abs(pct) < self.tolerance_pct or not p < ALPHA)
+        size = -pct if self.direction == "decrease" else pct
+        return bool(size > 0 and size >= self.min_pct and p < ALPHA
+                    and (self.below is None or treated_mean < self.below))
+
+    def panels(self) -> list[Panel]:
+        return [self.contrast.panel()]
+
+
+@dataclass(frozen=True)
+class RatioOfChanges(Check):
+    """The percent change of one contrast relative to another's (e.g. ketamine's, with / without DPCPX)."""
+
+    numerator: Contrast
+    denominator: Contrast
+    max_ratio: float
+    absolute: bool = False              # |ratio| < max (a change of either sign); else ratio ≤ max for a decrease
+
+    def criterion(self) -> str:
+        if self.absolute:
+            return f"|ratio| < {self.max_ratio:.2g}"
+        return f"ratio ≤ {self.max_ratio:.2g} (denominator a decrease)"
+
+    def evaluate(self, data: ValidationData, experiment: str) -> dict:
+        design = data.design
+        num, den = self.numerator, self.denominator
+        compared = f"change ({num.label(design)}) / change ({den.label(design)})"
+        (na, nb), (da, db) = num.values(data, experiment), den.values(data, experiment)
+        if missing := _missing(compared, num.metric, [(na, nb), (da, db)]):
+            return missing
+        pct_num, pct_den = stats.percent_change(na, nb), stats.percent_change(da, db)
+        ratio = pct_num / pct_den if pct_den else math.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lo, hi = stats._percentiles(_pct_samples(na, nb, stats.SEED) / _pct_samples(da, db, stats.SEED + 2))
+        passed = abs(ratio) < self.max_ratio if self.absolute else pct_den < 0 and ratio <= self.max_ratio
+        metric = num.metric if num.metric == den.metric else f"{num.metric} / {den.metric}"
+        return {"compared": compared, "metric": metric,
+                "measured": f"{_ci_text(ratio, lo, hi, '', signed=False)} ({pct_num:+.1f} % / {pct_den:+.1f} %)",
+                "effect": ratio, "ci_low": lo, "ci_high": hi, "unit": "ratio",
+                "test": "ratio of percent changes, bootstrap CI (effect-size criterion)", "p": math.nan,
+                "n": f"{na.size} vs {nb.size}; {da.size} vs {db.size}", "passed": bool(passed)}
+
+    def panels(self) -> list[Panel]:
+        return [self.denominator.panel(), self.numerator.panel()]
+
+
+@dataclass(frozen=True)
+class LargerImpairment(Check):
+    """A treatment impairs the glutamatergic measure more than the GABAergic one (same groups, two metrics)."""
+
+    glu: Contrast
+    gaba: Contrast
+    sign: int                           # impairment = sign x percent change (-1: a decrease impairs)
+
+    def criterion(self) -> str:
+        return f"glutamatergic impairment > GABAergic (CI of the difference > 0), glutamatergic p < {ALPHA:g}"
+
+    def evaluate(self, data: ValidationData, experiment: str) -> dict:
+        compared = self.glu.label(data.design)
+        metric = f"{self.glu.metric} vs {self.gaba.metric}"
+        pairs = [self.glu.values(data, experiment), self.gaba.values(data, experiment)]
+        if missing := _missing(compared, metric, pairs):
+            return missing
+        glu, gaba = (self.sign * stats.percent_change(a, b) for a, b in pairs)
+        samples = self.sign * (_pct_samples(*pairs[0], stats.SEED) - _pct_samples(*pairs[1], stats.SEED + 2))
+        lo, hi = stats._percentiles(samples)
+        _, p = stats.welch_test(*pairs[0])
+        what = "decrease" if self.sign < 0 else "increase"
+        return {"compared": compared, "metric": metric,
+                "measured": f"{what}: glu {self.sign * glu:+.1f} % vs GABA {self.sign * gaba:+.1f} %; "
+                            f"difference {_ci_text(glu - gaba, lo, hi, ' pp')}",
+                "effect": glu - gaba, "ci_low": lo, "ci_high": hi, "unit": "percentage points",
+                "test": "bootstrap CI of the difference; Welch t (glutamatergic)", "p": p,
+                "n": f"{pairs[0][0].size} vs {pairs[0][1].size}", "passed": bool(lo > 0 and glu > 0 and p < ALPHA)}
+
+    def panels(self) -> list[Panel]:
+        return [self.glu.panel(), self.gaba.panel()]
+
+
+def impairment(kind: str, scenario: Group) -> LargerImpairment:
+    """Ketamine 10 µM vs vehicle in ``scenario`` (a Group factory): FM uptake (``fm_uptake``) or τ (``tau_endo``)."""
+    def contrast(t: str) -> Contrast:
+        return Contrast(f"{kind}_{t}", scenario(K10), scenario("vehicle"))
+    return LargerImpairment(contrast("glu"), contrast("gaba"), -1 if kind == "fm_uptake" else 1)
+
+
+def tm_release(u: float, tau_s: float, n_sites: int, times_s: np.ndarray) -> np.ndarray:
+    """Tsodyks-Markram mean release per pulse, ``n U x_k``, of a train at ``times_s`` starting from a full RRP."""
+    x, out = 1.0, []
+    for k, t in enumerate(times_s):
+        if k:
+            x = 1.0 - (1.0 - x) * np.exp(-(t - times_s[k - 1]) / tau_s)
+        out.append(n_sites * u * x)
+        x *= 1.0 - u
+    return np.array(out)
+
+
+@dataclass
+class TrainRelease:
+    """Release per stimulated bouton ``observed[run, pulse]`` of a train, and its Tsodyks-Markram prediction."""
+
+    observed: np.ndarray
+    times_s: np.ndarray
+    predicted: np.ndarray               # n U x_k, vesicles per bouton
+    n_sites: int
+    n_boutons: int                      # stimulated boutons per run
+
+
+def tm_observed(data: ValidationData, experiment: str) -> TrainRelease:
+    """The first train after the warm-up of every run, with the prediction from the scenario's U and tau_rec."""
+    runs = data.runs(experiment)
+    pulses = data.long(experiment, "pulses")
+    scenario = data.scenario(experiment, runs["scenario"].iloc[0])
+    first = pulses[(pulses["stimulus"] == 0) & (pulses["time_s"] > scenario.protocol.warmup_s)]
+    table = first.assign(release=per_bouton(first)).pivot(index="run_id", columns="pulse", values="release")
+    times = np.sort(first["time_s"].unique())
+    ves = scenario.vesicles.glutamatergic
+    predicted = tm_release(ves.release_probability, ves.priming_tau_s, ves.release_sites, times)
+    return TrainRelease(table.to_numpy(dtype=float), times, predicted, ves.release_sites,
+                        int(first["n_stimulated_glu"].min()))
+
+
+def tm_test(train: TrainRelease) -> dict[str, float]:
+    """Per-pulse z of the mean release against Tsodyks-Markram, Bonferroni over pulses.
+
+    Under TM every site is an independent two-state chain, so a bouton's release
+    at pulse k is Binomial(n, U x_k) and the mean over ``runs x boutons``
+    boutons has variance ``n q (1 - q) / (runs x boutons)`` with ``q = U x_k``.
+    """
+    n_runs, n_pulses = train.observed.shape
+    q = train.predicted / train.n_sites
+    se = np.sqrt(train.n_sites * q * (1 - q) / (n_runs * train.n_boutons))
+    z = (train.observed.mean(axis=0) - train.predicted) / se
+    worst = int(np.argmax(np.abs(z)))
+    p_min = 2 * sps.norm.sf(abs(z[worst]))
+    return {"max_abs_z": float(abs(z[worst])), "worst_pulse": worst + 1, "z": z,
+            "p_bonferroni": float(min(1.0, p_min * n_pulses)),
+            "critical_z": float(sps.norm.isf(TM_ALPHA / (2 * n_pulses)))}
+
+
+@dataclass(frozen=True)
+class TsodyksMarkramFit(Check):
+    """Mean release per pulse across replicates against the analytic Tsodyks-Markram sequence."""
+
+    def criterion(self) -> str:
+        return f"not rejected: Bonferroni-adjusted p ≥ {TM_ALPHA:g}"
+
+    def evaluate(self, data: ValidationData, experiment: str) -> dict:
+        train = tm_observed(data, experiment)
+        test = tm_test(train)
+        deviation = 100 * (train.observed.sum(axis=1) / train.predicted.sum() - 1)
+        lo, hi = stats.bootstrap_ci(deviation)
+        n_runs, n_pulses = train.observed.shape
+        return {"compared": f"release per pulse of a {n_pulses}-pulse train vs Tsodyks-Markram",
+                "metric": "release per stimulated bouton, every pulse",
+                "measured": f"summed over the train {_ci_text(float(deviation.mean()), lo, hi)}",
+                "effect": float(deviation.mean()), "ci_low": lo, "ci_high": hi, "unit": "%",
+                "test": f"binomial z per pulse: max |z| = {test['max_abs_z']:.2f} (pulse {test['worst_pulse']}), "
+                        f"Bonferroni critical {test['critical_z']:.2f}",
+                "p": test["p_bonferroni"], "n": f"{n_runs} runs x {train.n_boutons} boutons",
+                "passed": bool(test["p_bonferroni"] >= TM_ALPHA)}
+
+
+@dataclass(frozen=True)
+class HillFit(Check):
+    """Informational: Hill fit of ``metric`` against the ketamine concentration in one scenario."""
+
+    metric: str
+    scenario: str
+
+    def criterion(self) -> str:
+        return "informational (no pass/fail)"
+
+    def evaluate(self, data: ValidationData, experiment: str) -> dict:
+        fit = hill_fits(data, experiment, self.metric)
+        fit = fit[fit["scenario"] == self.scenario].iloc[0]
+        ok = np.isfinite(fit["ec50"])
+        measured = (f"EC50 = {_fmt(fit['ec50'])} µM [{_fmt(fit['ec50_ci_low'])}, {_fmt(fit['ec50_ci_high'])}], "
+                    f"Emax = {fit['emax_pct']:+.1f} %" if ok else str(fit["status"]))
+        return {"compared": f"ketamine 0-10 µM, {self.scenario.replace('_', '-')}", "metric": self.metric,
+                "measured": measured, "effect": fit["ec50"], "ci_low": fit["ec50_ci_low"],
+                "ci_high": fit["ec50_ci_high"], "unit": "µM (EC50)",
+                "test": f"Hill fit y0 + Emax·c/(c + EC50), bootstrap CI; R² = {_fmt(fit['r_squared'])}",
+                "p": math.nan, "n": f"{int(fit['n_points'])} runs, {int(fit['n_doses'])} doses", "passed": None}
+
+
+def hill_fits(data: ValidationData, experiment: str, metric: str) -> pd.DataFrame:
+    """Hill fits of ``metric`` against ketamine per scenario (ketamine-only runs and vehicle), cached."""
+    if (experiment, metric) not in data.hill:
+        data.hill[(experiment, metric)] = stats.dose_response(data.runs(experiment), [metric])
+    return data.hill[(experiment, metric)]
+
+
+# --------------------------------------------------------------------------- the findings
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding of SCIENCE.md section 4: its checks (table rows) on one experiment, and its figure."""
+
+    key: str                            # "1".."10"; "D" for the dose-response fits
+    title: str
+    experiment: str                     # where the checks' runs come from (unless a check names another)
+    expected: str                       # direction / size from SCIENCE.md
+    checks: tuple[Check, ...]
+    extra_panels: tuple[str, ...] = ()  # names of non-bar panels (analysis.validate_figures.EXTRA_PANELS)
+
+    def row_ids(self) -> list[str]:
+        if len(self.checks) == 1:
+            return [self.key]
+        return [f"{self.key}{chr(ord('a') + i)}" for i in range(len(self.checks))]
+
+
+K10, DPCPX, AMPA, ADO = "ketamine_10uM", "dpcpx", "ampa_antagonist", "adenosine_10uM"
+EVOKED = "evoked_release_glu"
+TAU_KEY = "vesicles.glutamatergic.endocytosis_tau_s"
+TAU_FAST = Group(level=((TAU_KEY, 10.0),), text="τ_endo 10 s")
+TAU_SLOW = Group(level=((TAU_KEY, 40.0),), text="τ_endo 40 s")
+
+
+def vs_vehicle(metric: str, treated: str, scenario=normal) -> Contrast:
+    return Contrast(metric, scenario(treated), scenario("vehicle"))
+
+
+def shared(condition: str) -> Group:
+    """Normal-network runs of evoked_release.toml, which antagonists.toml shares (same protocol, other drugs)."""
+    return Group(condition, "normal", experiment="evoked_release")
+
+
+KETAMINE_EFFECT = Contrast(EVOKED, shared(K10), shared("vehicle"))
+
+
+FINDINGS: tuple[Finding, ...] = (
+    Finding("1", "Ketamine lowers evoked glutamate release", "evoked_release",
+            "decrease after wash-in, in normal and depression-like networks",
+            tuple(Change(vs_vehicle(m, K10, s), "decrease") for m in (EVOKED, "highk_glutamate")
+                  for s in (normal, depressed))),
+    Finding("2", "Ketamine impairs recycling more in glutamatergic than GABAergic cells", "recycling",
+            "FM-dye uptake down and endocytosis τ up, much more in glutamatergic neurons",
+            tuple(impairment(k, s) for s in (normal, depressed) for k in ("fm_uptake", "tau_endo")), ("phluorin",)),
+    Finding("3", "DPCPX prevents ketamine's decrease", "antagonists",
+            "with DPCPX the decrease is at most half of that without",
+            (RatioOfChanges(Contrast(EVOKED, normal("ketamine_10uM_dpcpx"), normal(DPCPX)), KETAMINE_EFFECT, 0.5),)),
+    Finding("4", "An AMPA antagonist prevents ketamine's decrease", "antagonists",
+            "with the AMPA antagonist the decrease is at most half of that without",
+            (RatioOfChanges(Contrast(EVOKED, normal("ketamine_10uM_ampa_antagonist"), normal(AMPA)), KETAMINE_EFFECT,
+                            0.5),)),
+    Finding("5", "DPCPX alone raises evoked glutamate release", "antagonists",
+            "increase (tonic adenosine; ~+40 % in slices, Hargus et al. 2009)",
+            (Change(Contrast(EVOKED, normal(DPCPX), shared("vehicle")), "increase"),)),
+    Finding("6", "Adenosine 10 µM lowers glutamate release, raises the PPR, spares GABA release", "antagonists",
+            "glutamate release −40 to −75 %; paired-pulse ratio up; GABA release barely changed",
+            (Change(Contrast(EVOKED, normal(ADO), shared("vehicle")), "decrease", min_pct=30.0),
+             Change(vs_vehicle("paired_pulse_ratio_glu", ADO), "increase", experiment="paired_pulse"),
+             RatioOfChanges(Contrast("rrp_fraction_released_gaba", normal(ADO), shared("vehicle")),
+                            Contrast(EVOKED, normal(ADO), shared("vehicle")), 1 / 3, absolute=True))),
+    Finding("7", "Ketamine time course: early rise, later fall below baseline", "time_course",
+            "network glutamate release rises within seconds; evoked release later falls below baseline",
+            (Change(Contrast("early_release_rise", Group(K10), Group()), "increase"),
+             Change(Contrast("late_evoked_ratio", Group(K10), Group()), "decrease", below=1.0)),
+            ("glutamate_timecourse",)),
+    Finding("8", "Ambient glutamate: depression-like > normal; ketamine lowers it", "evoked_release",
+            "higher in depression-like networks; lowered by ketamine",
+            (Change(Contrast("ambient_glutamate_uM", depressed("vehicle"), normal("vehicle")), "increase"),
+             Change(vs_vehicle("ambient_glutamate_uM", K10, depressed), "decrease"))),
+    Finding("9", "Slower endocytosis deepens train depression, not the single response", "train_depression",
+            "first response barely changed; deeper depression during a sustained train (Hua et al. 2013)",
+            (Change(Contrast("first_pulse_release_glu", TAU_SLOW, TAU_FAST), "unchanged"),
+             Change(Contrast("train_depression_glu", TAU_SLOW, TAU_FAST), "decrease")),
+            ("train_pulses",)),
+    Finding("10", "RRP release follows Tsodyks-Markram with unlimited supply", "tsodyks_markram",
+            "mean release per spike = n·U·x_k (SCIENCE.md section 3)", (TsodyksMarkramFit(),),
+            ("tm_pulses", "tm_deviation")),
+    Finding("D", "Ketamine dose-response (informational)", "evoked_release",
+            "EC50 of ketamine's effect on evoked release and on recycling (no value given by the paper)",
+            tuple(HillFit(m, s) for m in (EVOKED, "recycling_flux_glu_per_s") for s in ("normal", "depression_like")),
+            ("dose_response",)),
+)
+
+
+def evaluate(data: ValidationData) -> pd.DataFrame:
+    """One row per check of every finding (columns ``ROW_COLUMNS``)."""
+    rows = []
+    for finding in FINDINGS:
+        for row_id, check in zip(finding.row_ids(), finding.checks, strict=True):
+            experiment = check.experiment or finding.experiment
+            row = {"id": row_id, "finding": finding.title, "experiment": experiment,
+                   "criterion": check.criterion(), "expected": finding.expected, "effect": math.nan,
+                   "ci_low": math.nan, "ci_high": math.nan, "unit": "", "test": "", "p": math.nan,
+                   **check.evaluate(data, experiment)}
+            passed = row.pop("passed")
+            row["result"] = "INFO" if passed is None else "PASS" if passed else "FAIL"
+            rows.append(row)
+    return pd.DataFrame(rows, columns=list(ROW_COLUMNS))
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _p_text(p: float) -> str:
+    """'< 0.001', '0.012' or '–' (no p-value)."""
+    if not np.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def markdown(rows: pd.DataFrame, header: dict[str, str]) -> str:
+    """The validation table in Markdown, after a short header (mode, seeds, time)."""
+    lines = ["# Validation: SCIENCE.md section 4", ""]
+    lines += [f"- {k}: {v}" for k, v in header.items()]
+    lines += ["", "| id | finding | measure | compared | measured (95 % CI) | test | p | criterion "
+                  "| expected (SCIENCE.md) | result |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows.itertuples():
+        cells = [r.id, r.finding, measure_name(r.metric), r.compared, r.measured, r.test, _p_text(r.p), r.criterion,
+                 r.expected, f"**{r.result}**"]
+        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+    lines += ["", summary_line(rows), ""]
+    return "\n".join(lines)
+
+
+def summary_line(rows: pd.DataFrame) -> str:
+    checked = rows[rows["result"] != "INFO"]
+    failed = checked[checked["result"] == "FAIL"]
+    text = f"{len(checked) - len(failed)} of {len(checked)} checks pass"
+    return text + (f"; FAIL: {', '.join(failed['id'])}" if len(failed) else "")
+
+
+def measure_name(metric: str) -> str:
+    """Readable name of a row's metric (or of both metrics of 'a vs b' and 'a / b')."""
+    return " vs ".join(" / ".join(stats.name_of(m) for m in part.split(" / ")) for part in metric.split(" vs "))
+
+
+def console_table(rows: pd.DataFrame) -> str:
+    """The table for the terminal, two lines per check: what is compared; measured (95 % CI), test and p."""
+    out = []
+    for r in rows.itertuples():
+        out.append(f"{r.id:<4} {r.result:<5} {measure_name(r.metric)}: {r.compared}")
+        p = "" if not np.isfinite(r.p) else "; p < 0.001" if r.p < 0.001 else f"; p = {r.p:.3f}"
+        out.append(f"{'':<10} {r.measured}{p}; {r.test}; criterion: {r.criterion}")
+    out.append(summary_line(rows))
+    return "\n".join(out)
+
+
+def write_outputs(out: Path, rows: pd.DataFrame, data: ValidationData, header: dict[str, str]) -> None:
+    """``validation.csv``, ``validation.md`` and ``figures/*.png`` (one per finding, dose-response curves)."""
+    import matplotlib.pyplot as plt
+
+    from analysis import validate_figures
+    from sim.outputs import write_table
+
+    write_table(out / "validation.csv", rows)
+    _write_bytes(out / "validation.md", markdown(rows, header).encode("utf-8"))
+    (out / "figures").mkdir(exist_ok=True)
+    for finding in FINDINGS:
+        for figure in validate_figures.figures(finding, data, rows[rows["id"].isin(finding.row_ids())]):
+            _write_bytes(out / "figures" / f"{figure.key}.png", figure.png())
+            plt.close(figure.fig)
+
+
+def _write_bytes(path: Path, payload: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(payload)
+    tmp.replace(path)

@@ -1,0 +1,233 @@
+"""``python run.py validate``: the finding computations on synthetic data, the quick experiment variants, and the
+whole quick validation end to end (exit code 0, every finding PASS, with a master seed other than the files')."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import validate as v
+from analysis.report_figures import Design
+from sim.experiment import load_experiment
+from sim.params import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK_LIMIT_S = 600.0     # a generous bound (about 2.5 min on 2 idle cores); catches a run-away quick mode
+
+
+# --------------------------------------------------------------------------- synthetic groups
+
+
+def synthetic(groups: dict[tuple[str, str], dict[str, np.ndarray]]) -> v.ValidationData:
+    """A ValidationData whose experiment 'x' holds the given runs: (scenario, condition) -> {metric: values}."""
+    rows = [{"run_id": f"r{i}", "scenario": s, "condition": c, "replicate": i, "status": "ok",
+             **{m: values[i] for m, values in metrics.items()}}
+            for (s, c), metrics in groups.items() for i in range(len(next(iter(metrics.values()))))]
+    data = v.ValidationData(Path("/nonexistent"))
+    frame = pd.DataFrame(rows)
+    data._runs["x"] = frame
+    data.__dict__["design"] = Design.from_summary(frame)
+    return data
+
+
+def normal_values(mean: float, n: int = 6, sd: float = 0.02, seed: int = 0) -> np.ndarray:
+    return mean + sd * np.random.default_rng(seed).standard_normal(n)
+
+
+def check(data: v.ValidationData, item) -> dict:
+    return item.evaluate(data, "x")
+
+
+def test_fit_decay_recovers_a_known_time_constant():
+    t = np.arange(24.0, 54.0, 0.02)
+    y = 0.12 + 0.08 * np.exp(-(t - 24.0) / 13.7)
+    noisy = y + 2e-4 * np.random.default_rng(1).standard_normal(t.size)
+    for trace in (y, noisy):
+        fit = v.fit_decay(t, trace, 24.0)
+        assert abs(fit["tau"] - 13.7) / 13.7 < 0.02
+    assert np.isnan(v.fit_decay(t, np.full(t.size, 0.3), 24.0)["tau"])      # a flat trace has no time constant
+
+
+def test_tsodyks_markram_sequence_reaches_its_steady_state():
+    u, tau, interval = 0.5, 0.8, 0.05
+    release = v.tm_release(u, tau, 10, np.arange(60) * interval)
+    e = np.exp(-interval / tau)
+    assert release[0] == pytest.approx(5.0)
+    assert release[-1] == pytest.approx(10 * u * (1 - e) / (1 - (1 - u) * e), rel=1e-9)
+
+
+def tm_train(u_true: float, seed: int = 3) -> v.TrainRelease:
+    """Binomial release of independent sites following TM with ``u_true``; prediction with U = 0.5."""
+    times = np.arange(20) * 0.05
+    q = v.tm_release(u_true, 0.8, 10, times) / 10
+    counts = np.random.default_rng(seed).binomial(800 * 10, q, size=(4, q.size))
+    return v.TrainRelease(counts / 800, times, v.tm_release(0.5, 0.8, 10, times), 10, 800)
+
+
+def test_tsodyks_markram_test_accepts_the_model_and_rejects_another():
+    assert v.tm_test(tm_train(0.5))["p_bonferroni"] >= v.TM_ALPHA
+    assert v.tm_test(tm_train(0.45))["p_bonferroni"] < v.TM_ALPHA
+
+
+def test_change_needs_the_direction_significance_and_size():
+    data = synthetic({("normal", "vehicle"): {"m": normal_values(1.0)},
+                      ("normal", "ketamine_10uM"): {"m": normal_values(0.8, seed=1)},
+                      ("normal", "dpcpx"): {"m": normal_values(1.01, seed=2)}})
+    ket = v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle"))
+    assert check(data, v.Change(ket, "decrease"))["passed"]
+    assert check(data, v.Change(ket, "decrease", min_pct=15.0))["passed"]
+    assert not check(data, v.Change(ket, "decrease", min_pct=30.0))["passed"]      # -20 % is not -30 %
+    assert not check(data, v.Change(ket, "increase"))["passed"]
+    assert not check(data, v.Change(ket, "decrease", below=0.5))["passed"]
+    row = check(data, v.Change(ket, "decrease"))
+    assert row["effect"] == pytest.approx(-20.0, abs=2.0) and row["ci_low"] < row["effect"] < row["ci_high"]
+    same = v.Contrast("m", v.normal("dpcpx"), v.normal("vehicle"))
+    assert not check(data, v.Change(same, "increase"))["passed"]                  # +1 % is not significant
+    assert check(data, v.Change(same, "unchanged"))["passed"]
+    assert not check(data, v.Change(ket, "unchanged"))["passed"]                 # -20 %, significant
+
+
+def test_too_few_runs_fail():
+    data = synthetic({("normal", "vehicle"): {"m": np.array([1.0])},
+                      ("normal", "ketamine_10uM"): {"m": normal_values(0.5)}})
+    row = check(data, v.Change(v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), "decrease"))
+    assert row["passed"] is False and row["measured"] == "not enough runs"
+
+
+@pytest.mark.parametrize(("with_antagonist", "passes"), [(0.95, True), (0.85, False), (1.05, True)])
+def test_half_ratio_criterion(with_antagonist: float, passes: bool):
+    """Ketamine -20 % alone; with the antagonist -5 % (ratio 0.25), -15 % (0.75) or +5 % (-0.25)."""
+    data = synthetic({("normal", "vehicle"): {"m": normal_values(1.0)},
+                      ("normal", "ketamine_10uM"): {"m": normal_values(0.8, seed=1)},
+                      ("normal", "dpcpx"): {"m": normal_values(1.4, seed=2)},
+                      ("normal", "ketamine_10uM_dpcpx"): {"m": normal_values(1.4 * with_antagonist, seed=3)}})
+    ratio = v.RatioOfChanges(v.Contrast("m", v.normal("ketamine_10uM_dpcpx"), v.normal("dpcpx")),
+                             v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), 0.5)
+    row = check(data, ratio)
+    assert row["passed"] is passes
+    assert row["effect"] == pytest.approx((with_antagonist - 1) / -0.2, abs=0.1)
+    assert row["ci_low"] < row["effect"] < row["ci_high"]
+
+
+def test_a_ratio_without_a_decrease_to_prevent_fails():
+    data = synthetic({("normal", "vehicle"): {"m": normal_values(1.0)},
+                      ("normal", "ketamine_10uM"): {"m": normal_values(1.2, seed=1)},
+                      ("normal", "dpcpx"): {"m": normal_values(1.4, seed=2)},
+                      ("normal", "ketamine_10uM_dpcpx"): {"m": normal_values(1.4, seed=3)}})
+    ratio = v.RatioOfChanges(v.Contrast("m", v.normal("ketamine_10uM_dpcpx"), v.normal("dpcpx")),
+                             v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), 0.5)
+    assert not check(data, ratio)["passed"]
+
+
+def test_larger_impairment_in_glutamatergic_cells():
+    def data(glu: float, gaba: float) -> v.ValidationData:
+        return synthetic({("normal", "vehicle"): {"fm_glu": normal_values(20, seed=1),
+                                                  "fm_gaba": normal_values(20, seed=2)},
+                          ("normal", "ketamine_10uM"): {"fm_glu": normal_values(20 * glu, seed=3),
+                                                        "fm_gaba": normal_values(20 * gaba, seed=4)}})
+
+    impairment = v.LargerImpairment(*(v.Contrast(f"fm_{t}", v.normal("ketamine_10uM"), v.normal("vehicle"))
+                                      for t in ("glu", "gaba")), sign=-1)
+    assert check(data(0.7, 0.98), impairment)["passed"]
+    assert not check(data(0.95, 0.95), impairment)["passed"]
+    assert not check(data(0.98, 0.7), impairment)["passed"]
+
+
+def test_every_finding_of_science_md_has_its_experiment_groups():
+    keys = {f.key for f in v.FINDINGS}
+    assert {str(k) for k in range(1, 11)} <= keys
+    for quick in (False, True):
+        experiments = {name: load_experiment(v.VALIDATION_DIR / f"{name}.toml", quick=quick)
+                       for name in v.EXPERIMENTS}
+        for finding in v.FINDINGS:
+            for check_ in finding.checks:
+                for panel in check_.panels():
+                    for group in panel.groups:
+                        exp = experiments[group.experiment or check_.experiment or finding.experiment]
+                        assert group.condition in exp.conditions, (finding.key, group, quick)
+                        assert group.scenario in (None, *exp.scenario_data), (finding.key, group)
+
+
+def test_antagonists_use_the_protocol_of_evoked_release():
+    evoked, antagonists = (load_experiment(v.VALIDATION_DIR / f"{n}.toml") for n in ("evoked_release", "antagonists"))
+    assert evoked.scenario_data["normal"]["protocol"] == antagonists.scenario_data["normal"]["protocol"]
+
+
+def test_quick_variant_and_master_seed_of_an_experiment(tmp_path: Path):
+    path = v.VALIDATION_DIR / "evoked_release.toml"
+    full, quick = load_experiment(path), load_experiment(path, quick=True, master_seed=99)
+    assert quick.replicates < full.replicates and set(quick.conditions) < set(full.conditions)
+    assert quick.master_seed == 99 and full.master_seed != 99
+    for name, data in quick.scenario_data.items():
+        assert data["network"]["n_neurons"] == 400
+        assert data["network"]["excitatory_in_degree"] == full.scenario_data[name]["network"]["excitatory_in_degree"]
+        assert data["protocol"]["stimuli"] == full.scenario_data[name]["protocol"]["stimuli"]
+    bad = tmp_path / "bad.toml"
+    text = path.read_text().replace("[quick]", "[quick]\nreplicate = 2", 1)
+    bad.write_text(text.replace('"../../', f'"{ROOT}/scenarios/'))
+    with pytest.raises(ScenarioError, match="quick.replicate: unknown key"):
+        load_experiment(bad, quick=True)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def validate_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), "validate", *args, "--quiet"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess, float]:
+    out = tmp_path_factory.mktemp("validate") / "quick"
+    start = time.perf_counter()
+    result = validate_cli("--quick", "--seed", "12345", "--out", str(out))
+    return out, result, time.perf_counter() - start
+
+
+def test_quick_validation_passes_with_another_seed(quick_run):
+    out, result, seconds = quick_run
+    table = pd.read_csv(out / "validation.csv")
+    failed = table[table["result"] == "FAIL"]
+    assert failed.empty, "failing findings:\n" + failed[["id", "compared", "measured", "p"]].to_string()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert set(table["result"]) <= {"PASS", "INFO"}
+    assert seconds < QUICK_LIMIT_S, f"--quick took {seconds:.0f} s"
+
+
+def test_quick_validation_outputs(quick_run):
+    out, result, _ = quick_run
+    table = pd.read_csv(out / "validation.csv")
+    assert list(table.columns) == list(v.ROW_COLUMNS)
+    assert set(table["id"]) >= {"1a", "1b", "2a", "3", "4", "5", "6a", "6b", "6c", "7a", "7b", "8a", "8b", "9a",
+                                "9b", "10"}
+    text = (out / "validation.md").read_text()
+    assert "| id | finding |" in text and "master seeds: evoked_release 12345, antagonists 12346" in text
+    figures = {p.name for p in (out / "figures").glob("*.png")}
+    assert {f"finding_{k:02d}.png" for k in range(1, 11)} <= figures
+    assert "dose_response_evoked_release_glu.png" in figures
+    assert all(name in result.stdout for name in ("1a", "10", "checks pass"))
+
+
+def test_validation_resumes_its_folder_and_refuses_another_seed(quick_run, tmp_path: Path):
+    out, first, _ = quick_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    before = (copy / "validation.csv").read_bytes()
+    again = validate_cli("--quick", "--seed", "12345", "--out", str(copy), timeout=300)
+    assert again.returncode == first.returncode in (0, 1), again.stderr[-2000:]
+    assert (copy / "validation.csv").read_bytes() == before          # nothing re-run, same table
+    other = validate_cli("--quick", "--seed", "7", "--out", str(copy), timeout=300)
+    assert other.returncode == 2 and "another validation" in other.stderr
+
+
+def test_validate_rejects_bad_options(tmp_path: Path):
+    result = validate_cli("--quick", "--workers", "0", "--out", str(tmp_path / "x"), timeout=120)
+    assert result.returncode == 2 and "--workers" in result.stderr and not (tmp_path / "x").exists()
