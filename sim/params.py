@@ -149,6 +149,8 @@ class KetamineParams:
     endocytosis_ec50_uM: float = positive("uM", "ketamine giving half-maximal endocytosis impairment")
     adenosine_gain_max: float = nonneg("1", "maximal fractional increase of adenosine released per AMPA quantum")
     adenosine_gain_ec50_uM: float = positive("uM", "ketamine giving half-maximal adenosine gain increase")
+    adenosine_effect_tau_s: float = nonneg("s", "equilibration time of ketamine's effect on adenosine release "
+                                           "(effect compartment, behind the tissue concentration)")
 
 
 @dataclass(frozen=True)

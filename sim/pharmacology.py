@@ -49,6 +49,22 @@ class Pharmacology:
         tau = self.params.ketamine.washin_tau_s
         return c.ketamine_uM if tau == 0 else c.ketamine_uM * -math.expm1(-(t_s - c.apply_at_s) / tau)
 
+    def ketamine_effect_site_uM(self, t_s: float) -> float:
+        """Ketamine at the site of its adenosine action: the tissue concentration equilibrating with
+        ``adenosine_effect_tau_s`` (a first-order effect compartment fed by the exponential wash-in)."""
+        c, k = self.condition, self.params.ketamine
+        if c.ketamine_uM == 0 or t_s < c.apply_at_s:
+            return 0.0
+        elapsed, tau_w, tau_e = t_s - c.apply_at_s, k.washin_tau_s, k.adenosine_effect_tau_s
+        if tau_e == 0:
+            return self.ketamine_uM(t_s)
+        if tau_w == 0:
+            return c.ketamine_uM * -math.expm1(-elapsed / tau_e)
+        if math.isclose(tau_w, tau_e):
+            return c.ketamine_uM * (1.0 - (1.0 + elapsed / tau_e) * math.exp(-elapsed / tau_e))
+        lag = (tau_w * math.exp(-elapsed / tau_w) - tau_e * math.exp(-elapsed / tau_e)) / (tau_w - tau_e)
+        return c.ketamine_uM * (1.0 - lag)
+
     def effects(self, t_s: float) -> DrugEffects:
         """All drug effects at time ``t_s``."""
         c, k = self.condition, self.params.ketamine
@@ -62,7 +78,8 @@ class Pharmacology:
             ampa_block=occupancy(c.ampa_antagonist_uM, self.params.ampa_antagonist.ic50_uM),
             a1_block=occupancy(c.dpcpx_uM, self.params.dpcpx.ic50_uM),
             adenosine_bath_uM=c.adenosine_uM,
-            adenosine_gain=1.0 + k.adenosine_gain_max * occupancy(ket, k.adenosine_gain_ec50_uM),
+            adenosine_gain=1.0 + k.adenosine_gain_max * occupancy(self.ketamine_effect_site_uM(t_s),
+                                                                  k.adenosine_gain_ec50_uM),
             endocytosis_factor_glu=1.0 - k.endocytosis_max_impairment_glu * impairment,
             endocytosis_factor_gaba=1.0 - k.endocytosis_max_impairment_gaba * impairment,
         )

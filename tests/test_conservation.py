@@ -103,6 +103,7 @@ def scenario_case(draw) -> tuple[list[str], str, int]:
                     conditions__custom__apply_at_s=draw(_float(0.0, duration_s)))
     if condition != "vehicle" and draw(st.booleans()):
         sets["pharmacology__ketamine__washin_tau_s"] = 0.0  # drugs at full strength at once
+        sets["pharmacology__ketamine__adenosine_effect_tau_s"] = 0.0
     seed = draw(st.integers(0, 2**32 - 1))
     return overrides(**sets), condition, seed
 

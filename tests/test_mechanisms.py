@@ -11,7 +11,8 @@ Two preparations, both from ``scenarios/normal.toml``:
   pulses, 1 s apart, stimulate every cell.
 
 To isolate ketamine's direct slowing of endocytosis, its NMDA block and its
-adenosine gain are switched off (``nmda_ic50_uM`` huge, ``adenosine_gain_max = 0``).
+adenosine gain are switched off (``nmda_ic50_uM`` huge, ``adenosine_gain_max = 0``) and its
+maximal impairment is set high (0.6 glutamatergic, 0.1 GABAergic) so the effect stands out of the noise.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sim.vesicles import step_probability
 SEED = 1
 NETWORK = overrides(
     network__n_neurons=400, protocol__duration_s=8.0, protocol__warmup_s=3.0,
-    pharmacology__ketamine__washin_tau_s=0.5,
+    pharmacology__ketamine__washin_tau_s=0.5, pharmacology__ketamine__adenosine_effect_tau_s=0.5,
     protocol__stimuli=[{"kind": "train", "start_s": 3.5, "rate_hz": 2.0, "n_pulses": 9, "target": "all"}])
 ISOLATED = overrides(
     network__n_neurons=5000, network__excitatory_in_degree=0, network__inhibitory_in_degree=0,
@@ -36,7 +37,10 @@ ISOLATED = overrides(
     protocol__stimuli=[{"kind": "paired_pulse", "start_s": 1.5 + i, "interval_ms": 50.0, "target": "all"}
                        for i in range(6)])
 KETAMINE_ENDOCYTOSIS_ONLY = overrides(pharmacology__ketamine__nmda_ic50_uM=1e9,
-                                      pharmacology__ketamine__adenosine_gain_max=0.0)
+                                      pharmacology__ketamine__adenosine_gain_max=0.0,
+                                      # a strong impairment, so the mechanism stands out of a short run's noise
+                                      pharmacology__ketamine__endocytosis_max_impairment_glu=0.6,
+                                      pharmacology__ketamine__endocytosis_max_impairment_gaba=0.1)
 AMPA_ONLY = ["conditions.ampa_antagonist_only.ampa_antagonist_uM=10"]
 
 PREPARATIONS = {

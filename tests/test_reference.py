@@ -29,6 +29,7 @@ NORMAL = Path(__file__).resolve().parents[1] / "scenarios" / "normal.toml"
 SMALL = ["network.n_neurons=150", "network.excitatory_in_degree=40", "network.inhibitory_in_degree=10",
          "protocol.duration_s=2.0", "protocol.warmup_s=0.5",
          "pharmacology.ketamine.washin_tau_s=0.2",  # the drug reaches its bath concentration within the warm-up
+         "pharmacology.ketamine.adenosine_effect_tau_s=0.2",
          'protocol.stimuli=[{kind = "train", start_s = 1.0, rate_hz = 20.0, n_pulses = 10}]']
 READOUTS = ("evoked_release_glu_per_pulse", "rate_glu_hz", "rate_gaba_hz",
             "rrp_glu", "surface_glu", "recycling_glu", "reserve_glu",
