@@ -15,6 +15,7 @@ engine of the command line, with the controls set as scenario keys.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import networkx as nx
@@ -97,10 +98,10 @@ def draw_timeseries(model: InteractiveModel, spec: TimeSeries) -> Figure:
     return fig
 
 
-def timeseries_component(spec: TimeSeries):
+def timeseries_component(spec: TimeSeries) -> Callable[[InteractiveModel], solara.Element]:
     """A page component (a function of the model) showing ``spec``."""
 
-    def TimeSeriesPlot(model: InteractiveModel):
+    def TimeSeriesPlot(model: InteractiveModel) -> solara.Element:
         return solara.FigureMatplotlib(draw_timeseries(model, spec), format="png")
 
     return TimeSeriesPlot
@@ -139,7 +140,7 @@ def draw_network(model: InteractiveModel) -> Figure:
     return fig
 
 
-def NetworkView(model: InteractiveModel):
+def NetworkView(model: InteractiveModel) -> solara.Element:
     """The network drawn, for networks of up to ``MAX_DRAWN_NEURONS`` (those have a Mesa Network space)."""
     if model.grid is None:
         if model.input_error is None:
@@ -151,7 +152,7 @@ def NetworkView(model: InteractiveModel):
 # --------------------------------------------------------------------------- status
 
 
-def Status(model: InteractiveModel):
+def Status(model: InteractiveModel) -> solara.Element:
     """What is running: scenario, network, drugs and biological time; or why nothing runs."""
     with solara.Column() as status:
         if model.input_error is not None:
@@ -185,7 +186,7 @@ def model_params() -> dict[str, dict]:
 COMPONENTS = [Status, NetworkView, *(timeseries_component(spec) for spec in PLOTS)]
 
 
-def build_page(model: InteractiveModel | None = None):
+def build_page(model: InteractiveModel | None = None) -> solara.Element:
     """The SolaraViz page for ``model`` (default: one built from the controls' defaults)."""
     return SolaraViz(model if model is not None else InteractiveModel(), components=COMPONENTS,
                      model_params=model_params(), name=TITLE)

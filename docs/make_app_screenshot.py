@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from served_app import launch_chromium, serve_app  # noqa: E402
+from served_app import apply_controls, launch_chromium, serve_app  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,10 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         page = browser.new_page(viewport={"width": 1500, "height": 1900})
         page.goto(url)
         page.get_by_role("button", name="Step").wait_for(timeout=60_000)
-        page.get_by_label("Ketamine (µM)").fill(args.ketamine)
-        page.get_by_label("Ketamine (µM)").press("Enter")
-        page.get_by_role("button", name="Reset").click()
-        page.get_by_text(f"Bath: ketamine {float(args.ketamine):g} µM").wait_for()
+        apply_controls(page, {"Ketamine (µM)": args.ketamine}, f"Bath: ketamine {float(args.ketamine):g} µM")
         for step in range(1, args.steps + 1):
             page.get_by_role("button", name="Step").click()
             page.get_by_text(f"Biological time {step / 10:.1f} s").wait_for()

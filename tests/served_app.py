@@ -20,6 +20,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: flags that let Chromium run as root in a sandboxed machine without reaching out to the network
@@ -75,3 +77,22 @@ def _wait_until_served(url: str, proc: subprocess.Popen, timeout_s: float, log) 
 def launch_chromium(playwright):
     """Headless Chromium from the system package, as a Playwright browser."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def apply_controls(page, controls: dict[str, str], expected: str, attempts: int = 3) -> None:
+    """Type ``controls`` (label -> text, each confirmed with Enter), press Reset and wait for ``expected``.
+
+    Retried: a freshly opened page sets its controls' initial state just after
+    it appears (Mesa's SolaraViz), which can overwrite text typed at once.
+    """
+    for attempt in range(attempts):
+        for label, text in controls.items():
+            page.get_by_label(label).fill(text)
+            page.get_by_label(label).press("Enter")
+        page.get_by_role("button", name="Reset").click()
+        try:
+            page.get_by_text(expected).wait_for(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import solara
 from helpers import ROOT, overrides
-from served_app import CHROMIUM, launch_chromium, serve_app
+from playwright.sync_api import sync_playwright
+from served_app import CHROMIUM, apply_controls, launch_chromium, serve_app
 
 import app
 from sim.interactive import CONDITION, STEP_MS, InteractiveModel
@@ -120,6 +121,7 @@ def test_a_value_typed_into_the_page_takes_effect_on_reset_or_shows_its_message(
 
 # --------------------------------------------------------------------------- the page, served and used in Chromium
 
+
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
@@ -127,8 +129,6 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI must run the browser tests (.ci/run installs it)")
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         yield browser
@@ -155,16 +155,9 @@ def plot_sources(page) -> list[str]:
     return page.locator("img").evaluate_all("images => images.map(i => i.src)")
 
 
-def set_control(page, label: str, text: str) -> None:
-    page.get_by_label(label).fill(text)
-    page.get_by_label(label).press("Enter")
-
-
 def test_in_the_browser_ketamine_and_step_change_the_plots(page):
     page.get_by_text("Biological time 0.0 s").wait_for()
-    set_control(page, "Ketamine (µM)", "10")
-    page.get_by_role("button", name="Reset").click()
-    page.get_by_text("Bath: ketamine 10 µM").wait_for()
+    apply_controls(page, {"Ketamine (µM)": "10"}, "Bath: ketamine 10 µM")
     page.wait_for_function("n => document.querySelectorAll('img').length >= n", arg=1 + len(app.PLOTS))
     before = plot_sources(page)
     page.get_by_role("button", name="Step").click()
@@ -176,16 +169,9 @@ def test_in_the_browser_ketamine_and_step_change_the_plots(page):
 
 
 def test_in_the_browser_a_bad_value_shows_a_message_not_a_traceback(page):
-    set_control(page, "Network size (neurons)", "0")
-    page.get_by_role("button", name="Reset").click()
-    page.get_by_text("Network size (neurons): 0 neurons is out of range; allowed: > 0 neurons").wait_for()
-    set_control(page, "Seed", "abc")
-    set_control(page, "Network size (neurons)", "200")
-    page.get_by_role("button", name="Reset").click()
-    page.get_by_text("Seed: expected a whole number, got 'abc'").wait_for()
+    apply_controls(page, {"Network size (neurons)": "0"},
+                   "Network size (neurons): 0 neurons is out of range; allowed: > 0 neurons")
+    apply_controls(page, {"Seed": "abc", "Network size (neurons)": "200"}, "Seed: expected a whole number, got 'abc'")
     assert "Traceback" not in page.inner_text("body")
-    set_control(page, "Seed", "2")
-    page.get_by_role("button", name="Reset").click()
-    page.get_by_text("Scenario normal: 200 neurons").wait_for()
+    apply_controls(page, {"Seed": "2"}, "Scenario normal: 200 neurons")
     assert page.get_by_role("alert").count() == 0
-
