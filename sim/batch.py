@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import testfunctions
-from sim.executors import LocalExecutor, make_executor  # noqa: F401 - LocalExecutor re-exported
+from sim.executors import make_executor
 from sim.experiment import Experiment, RunSpec, run_scenario_data
 from sim.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
 from sim.scenario import build_scenario, scenario_hash

@@ -103,6 +103,15 @@ def test_sweep_runs_pair_conditions_and_share_seeds(tmp_path):
     assert data["conditions"]["ketamine"]["ketamine_uM"] == runs[1].levels["conditions.ketamine.ketamine_uM"]
 
 
+def test_whole_number_keys_are_rounded(tmp_path):
+    path = tmp_path / "counts.toml"
+    path.write_text(sweep_text(design="grid", samples="", key="network.n_neurons",
+                               parameter="range = [150, 251]\nlevels = 3"))
+    sweep = load_sweep(path)
+    assert [p["network.n_neurons"] for p in sweep.points] == [150, 200, 251]
+    assert all(isinstance(p["network.n_neurons"], int) for p in sweep.points)
+
+
 # --------------------------------------------------------------------------- Ishigami through the machinery
 
 
