@@ -244,13 +244,17 @@ def load_sweep(path: str | Path, quick: bool = False) -> Sweep:
         raise ScenarioError(f"{path}: --quick: the file has no quick table; allowed: a file with "
                             f"quick = {{ {', '.join(QUICK_KEYS)} }}")
     chosen = {**data, **{k: v for k, v in variant.items() if k != "scenario"}} if quick else data
+
+    def prefix(key: str) -> str:   # a key taken from the quick table is reported as quick.KEY
+        return "quick." if quick and key in variant else ""
+
     model = _choice(data, "model", MODELS, path, "simulation")
     sweep = Sweep(
         path=path,
         name=get_key(data, "name", str, path, path.stem),
         description=get_key(data, "description", str, path, ""),
         master_seed=get_key(data, "master_seed", int, path),
-        replicates=get_key(chosen, "replicates", int, path, 1, "quick." if "replicates" in variant and quick else ""),
+        replicates=get_key(chosen, "replicates", int, path, 1, prefix("replicates")),
         conditions=get_key(data, "conditions", list, path, ["vehicle"] if model == "simulation" else [model]),
         reference={},
         readouts=[],
@@ -261,7 +265,7 @@ def load_sweep(path: str | Path, quick: bool = False) -> Sweep:
         quick=quick,
     )
     check_replicates_and_conditions(sweep, quick)
-    sweep.samples = _samples(sweep, chosen, path, "quick." if quick and "samples" in variant else "")
+    sweep.samples = _samples(sweep, chosen, path, prefix("samples"))
     sweep.morris_levels = _morris_levels(sweep, data, path)
     sweep.parameters = _parameters(sweep, get_key(data, "parameters", dict, path))
     sweep.contrast = _contrast(sweep, get_key(data, "contrast", dict, path, {}))
