@@ -598,13 +598,22 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def is_sweep_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a readable sweep manifest (anything else is reported as a batch folder)."""
+    try:
+        read_manifest(folder, "sweep")
+    except OutputError:
+        return False
+    return True
+
+
 def build_report(folder: Path) -> tuple[Path, Path]:
     """Write ``report.html``, ``report.pdf`` and ``statistics.csv`` into the batch folder; returns the two reports.
 
     A sweep folder gets the sweep report instead (:mod:`analysis.sweep_report`).
     """
     folder = Path(folder)
-    if folder.is_dir() and read_manifest(folder).get("kind") == "sweep":
+    if is_sweep_folder(folder):
         from analysis.sweep_report import build_sweep_report
 
         return build_sweep_report(folder)
