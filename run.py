@@ -2,7 +2,8 @@
 """Command line of the vesicle-recycling network model.
 
     python run.py simulate SCENARIO.toml [--condition NAME] [--set key=value ...] [--seed N] [--out DIR]
-    python run.py batch EXPERIMENT.toml --out DIR [--workers N] [--resume]
+    python run.py batch EXPERIMENT.toml --out DIR [--workers N] [--backend local|dask] [--scheduler ADDR] [--resume]
+    python run.py sweep SWEEP.toml --out DIR [--quick] [same execution options as batch]
     python run.py report DIR
     python run.py reproduce DIR [--runs K]
     python run.py validate [--quick] [--out DIR] [--seed N] [--workers N]
@@ -19,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim.executors import BACKENDS
 from sim.outputs import OutputError
 from sim.params import ScenarioError
 
@@ -44,8 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", type=Path, required=True, help="output folder")
     add_execution_options(batch)
 
-    report = commands.add_parser("report", help="figures, tables, methods and manifest of a batch folder")
-    report.add_argument("folder", type=Path, help="batch output folder")
+    sweep = commands.add_parser("sweep", help="run a parameter sweep and its sensitivity analysis")
+    sweep.add_argument("sweep", type=Path, help="sweep TOML file (scenarios/sweeps/*.toml)")
+    sweep.add_argument("--out", type=Path, required=True, help="output folder")
+    sweep.add_argument("--quick", action="store_true", help="the file's reduced variant (its quick table)")
+    add_execution_options(sweep)
+
+    report = commands.add_parser("report", help="figures, tables, methods and manifest of a batch or sweep folder")
+    report.add_argument("folder", type=Path, help="batch or sweep output folder")
 
     val = commands.add_parser("validate", help="the findings of SCIENCE.md section 4 as a pass/fail table "
                                                "(exit code 1 if any fails)")
@@ -68,9 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by batch and sweep."""
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
-    parser.add_argument("--backend", choices=("local",), default="local", help="where runs execute")
-    parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (dask backend)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default: all cores); with --scheduler the cluster's own workers")
+    parser.add_argument("--backend", choices=BACKENDS, default="local",
+                        help="where runs execute: local processes, or Dask (a local cluster, or --scheduler)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDR",
+                        help="address of a running Dask scheduler, e.g. tcp://HOST:8786 (--backend dask)")
     parser.add_argument("--resume", action="store_true", help="finish an interrupted batch in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -120,12 +131,37 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
 
 def batch(args: argparse.Namespace, argv: list[str]) -> int:
     """Run an experiment into a batch folder; exit code 1 if any run failed."""
-    from sim.batch import run_batch
     from sim.experiment import load_experiment
 
+    _check_execution_options(args)
+    return _run_and_report(load_experiment(args.experiment), args, argv)
+
+
+def sweep(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run a sweep into a folder, then write sweep.parquet, sensitivity.csv and figures; exit 1 if a run failed."""
+    from analysis.sensitivity import console_lines, write_sweep_outputs
+    from sim.sweep import load_sweep, write_sweep_table
+
+    _check_execution_options(args)
+    code = _run_and_report(load_sweep(args.sweep, quick=args.quick), args, argv)
+    write_sweep_table(args.out)
+    analysis = write_sweep_outputs(args.out)
+    for line in console_lines(analysis):
+        print(line)
+    return code
+
+
+def _check_execution_options(args: argparse.Namespace) -> None:
     if args.workers is not None and args.workers < 1:
         raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
-    exp = load_experiment(args.experiment)
+    if args.scheduler is not None and args.backend != "dask":
+        raise OutputError(f"--scheduler {args.scheduler}: only used with --backend dask")
+
+
+def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
+    """Run a batch or sweep with the execution options; print the counts; 1 if any run failed."""
+    from sim.batch import run_batch
+
     outcome = run_batch(exp, args.out, argv, workers=args.workers, resume=args.resume, backend=args.backend,
                         scheduler=args.scheduler, progress=not args.quiet)
     print(f"{args.out}: {outcome.done} runs done, {outcome.skipped} already done, {outcome.failed} failed "
@@ -202,7 +238,7 @@ def _check_resumable(folder: Path, exp) -> bool:
 
 
 def report(args: argparse.Namespace, argv: list[str]) -> int:
-    """Write DIR/report.html, DIR/report.pdf and DIR/statistics.csv for a batch folder."""
+    """Write DIR/report.html and DIR/report.pdf (and statistics.csv or sensitivity.csv) for a batch or sweep."""
     from analysis.report import build_report
 
     html, pdf = build_report(args.folder)
@@ -240,7 +276,7 @@ def _frame(rows: list[dict]):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    commands = {"simulate": simulate, "batch": batch, "report": report, "reproduce": reproduce,
+    commands = {"simulate": simulate, "batch": batch, "sweep": sweep, "report": report, "reproduce": reproduce,
                 "validate": validate}
     try:
         return commands[args.command](args, argv)

@@ -1,4 +1,4 @@
-"""Methods text of a batch report, generated from the manifest: model, parameters with units, drugs, protocol.
+"""Methods text of a batch or sweep report, from the manifest: model, parameters with units, drugs, protocol.
 
 :func:`methods_sections` returns a list of :class:`Section` (a title, plain-text
 paragraphs and an optional table); the report renders them. Values are those
@@ -49,7 +49,8 @@ def flatten(data: dict, prefix: str = "") -> dict[str, object]:
     return out
 
 
-def _unit_of_key(key: str, table: dict[str, tuple[str, str]]) -> str:
+def unit_of_key(key: str, table: dict[str, tuple[str, str]]) -> str:
+    """The unit of a dotted scenario key (from the schema; a condition key from its name)."""
     if key in table:
         return table[key][0]
     if key.startswith("conditions."):
@@ -233,7 +234,7 @@ def scenario_differences(manifest: dict) -> pd.DataFrame:
     for key in keys:
         values = [flat[n].get(key, "—") for n in flat]
         if any(_fmt(v) != _fmt(values[0]) for v in values[1:]):
-            rows.append({"parameter": key, "unit": _unit_of_key(key, table),
+            rows.append({"parameter": key, "unit": unit_of_key(key, table),
                          **{n: _fmt(v) for n, v in zip(flat, values, strict=True)}})
     return pd.DataFrame(rows)
 
@@ -248,8 +249,8 @@ def differences_section(manifest: dict) -> Section:
                                             "(all others are identical):"], diff)
 
 
-def methods_sections(manifest: dict, summary: pd.DataFrame) -> list[Section]:
-    """Every methods section, for the reference scenario of the manifest."""
+def scenario_sections(manifest: dict) -> list[Section]:
+    """Model, protocol, drugs and parameters of the manifest's reference scenario, and the scenarios' differences."""
     scenarios = validated(manifest)
     ref_name = manifest.get("reference", {}).get("scenario") or next(iter(scenarios), None)
     ref = scenarios.get(ref_name) or next((s for s in scenarios.values() if s is not None), None)
@@ -261,6 +262,10 @@ def methods_sections(manifest: dict, summary: pd.DataFrame) -> list[Section]:
     else:
         out.append(Section("Model", ["The manifest's scenarios could not be validated with the current code; "
                                      "see the manifest below for the raw values."]))
-    out += [differences_section(manifest), design_section(manifest, summary), statistics_section(),
+    return [*out, differences_section(manifest)]
+
+
+def methods_sections(manifest: dict, summary: pd.DataFrame) -> list[Section]:
+    """Every methods section of a batch, for the reference scenario of the manifest."""
+    return [*scenario_sections(manifest), design_section(manifest, summary), statistics_section(),
             software_section(manifest)]
-    return out

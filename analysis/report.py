@@ -48,7 +48,7 @@ def load_batch(folder: Path) -> tuple[dict, pd.DataFrame]:
     """The manifest and summary of a batch folder; anything unusable is an OutputError."""
     if not folder.is_dir():
         raise OutputError(f"{folder}: not a folder; report needs a batch output folder (run.py batch --out DIR)")
-    manifest = read_manifest(folder)
+    manifest = read_manifest(folder, "batch")
     for key, typ in (("scenarios", dict), ("reference", dict), ("runs", list)):
         if not isinstance(manifest.get(key), typ):
             raise OutputError(f"{folder / MANIFEST}: '{key}' is missing or malformed; not a complete batch manifest")
@@ -517,15 +517,25 @@ def _key_html(a: Analysis) -> str:
 
 
 def render_html(a: Analysis, folder: Path, figures: list[Rendered]) -> str:
-    warn = ("<div class='warn'><strong>Warnings</strong><ul>" + "".join(f"<li>{esc(w)}</li>" for w in a.warnings)
-            + "</ul></div>") if a.warnings else ""
     key_html = _key_html(a)
-    manifest = json.dumps(manifest_for_report(a.manifest), indent=2, default=str)
-    body = (_header(a, folder) + warn + key_html + _figures_html(figures) + _statistics_html(a) + _methods_html(a)
-            + f'<h2 id="manifest">Manifest</h2><details><summary>manifest.json</summary><pre>{esc(manifest)}</pre>'
-            "</details>")
-    title = esc(f"{a.manifest.get('name', folder.name)}: batch report")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+    body = (_header(a, folder) + warnings_html(a.warnings) + key_html + _figures_html(figures) + _statistics_html(a)
+            + _methods_html(a) + manifest_html(a.manifest))
+    return html_page(f"{a.manifest.get('name', folder.name)}: batch report", body)
+
+
+def warnings_html(warnings: list[str]) -> str:
+    return ("<div class='warn'><strong>Warnings</strong><ul>" + "".join(f"<li>{esc(w)}</li>" for w in warnings)
+            + "</ul></div>") if warnings else ""
+
+
+def manifest_html(manifest: dict) -> str:
+    text = json.dumps(manifest_for_report(manifest), indent=2, default=str)
+    return f'<h2 id="manifest">Manifest</h2><details><summary>manifest.json</summary><pre>{esc(text)}</pre></details>'
+
+
+def html_page(title: str, body: str) -> str:
+    """A complete, self-contained HTML page with the report style."""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
             f"<body>{body}</body></html>\n")
 
@@ -533,34 +543,40 @@ def render_html(a: Analysis, folder: Path, figures: list[Rendered]) -> str:
 # --------------------------------------------------------------------------- PDF and writing
 
 
-def title_page(a: Analysis, folder: Path):
+TitleLine = tuple[str, int, str]   # text, font size, weight
+
+
+def title_lines(a: Analysis, folder: Path) -> list[TitleLine]:
+    m = a.manifest
+    return [(m.get("name", folder.name), 24, "bold"), (_description(m), 12, "normal"), ("", 10, "normal"),
+            (f"scenarios: {', '.join(a.design.scenarios)}; conditions: "
+             f"{', '.join(a.design.label(c) for c in a.design.conditions)}", 11, "normal"),
+            (f"runs: {len(a.ok)} finished of {len(m['runs'])}; master seed {m.get('master_seed')}", 11, "normal"),
+            (f"finished: {m.get('finished_utc') or 'not finished'} (UTC)", 11, "normal"),
+            (f"code commit: {m.get('git_commit') or 'unknown'}", 11, "normal"), (f"folder: {folder}", 9, "normal")]
+
+
+def title_page(lines: list[TitleLine]):
     import matplotlib.pyplot as plt
 
-    m = a.manifest
     fig = plt.figure(figsize=(11, 6.2))
-    lines = [(m.get("name", folder.name), 24, "bold"), (_description(m), 12, "normal"), ("", 10, "normal"),
-             (f"scenarios: {', '.join(a.design.scenarios)}; conditions: "
-              f"{', '.join(a.design.label(c) for c in a.design.conditions)}", 11, "normal"),
-             (f"runs: {len(a.ok)} finished of {len(m['runs'])}; master seed {m.get('master_seed')}", 11, "normal"),
-             (f"finished: {m.get('finished_utc') or 'not finished'} (UTC)", 11, "normal"),
-             (f"code commit: {m.get('git_commit') or 'unknown'}", 11, "normal"), (f"folder: {folder}", 9, "normal")]
     for i, (text, size, weight) in enumerate(lines):
         fig.text(0.06, 0.85 - 0.085 * i, text, fontsize=size, fontweight=weight, va="top", wrap=True)
     return fig
 
 
-def write_pdf(path: Path, a: Analysis, folder: Path, figures: list[Callable[[], rf.ReportFigure]]) -> list[Rendered]:
+def write_pdf(path: Path, title: str, lines: list[TitleLine],
+              figures: list[Callable[[], rf.ReportFigure]]) -> list[Rendered]:
     """A title page and one page per figure; returns the figures as PNG for the HTML (each closed once drawn)."""
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    meta = {"Title": f"{a.manifest.get('name', folder.name)}: batch report", "Creator": "vesicle-sim analysis.report",
-            "CreationDate": None}
+    meta = {"Title": title, "Creator": "vesicle-sim analysis.report", "CreationDate": None}
     rendered = []
     try:
         with PdfPages(tmp, metadata=meta) as pdf:
-            first = title_page(a, folder)
+            first = title_page(lines)
             pdf.savefig(first)
             plt.close(first)
             for draw in figures:
@@ -582,14 +598,31 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def is_sweep_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a readable sweep manifest (anything else is reported as a batch folder)."""
+    try:
+        read_manifest(folder, "sweep")
+    except OutputError:
+        return False
+    return True
+
+
 def build_report(folder: Path) -> tuple[Path, Path]:
-    """Write ``report.html``, ``report.pdf`` and ``statistics.csv`` into the batch folder; returns the two reports."""
+    """Write ``report.html``, ``report.pdf`` and ``statistics.csv`` into the batch folder; returns the two reports.
+
+    A sweep folder gets the sweep report instead (:mod:`analysis.sweep_report`).
+    """
     folder = Path(folder)
+    if is_sweep_folder(folder):
+        from analysis.sweep_report import build_sweep_report
+
+        return build_sweep_report(folder)
     manifest, summary = load_batch(folder)
     full = analyse(manifest, summary)
     a = display_view(full)
     html_path, pdf_path = folder / "report.html", folder / "report.pdf"
-    rendered = write_pdf(pdf_path, a, folder, make_figures(folder, a))
+    title = f"{a.manifest.get('name', folder.name)}: batch report"
+    rendered = write_pdf(pdf_path, title, title_lines(a, folder), make_figures(folder, a))
     write_text(html_path, render_html(a, folder, rendered))
     write_table(folder / "statistics.csv", stats.tidy_statistics(full.groups, full.effects, full.anova, full.hill))
     return html_path, pdf_path
@@ -598,7 +631,7 @@ def build_report(folder: Path) -> tuple[Path, Path]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m analysis.report BATCH_FOLDER", file=sys.stderr)
+        print("usage: python -m analysis.report BATCH_OR_SWEEP_FOLDER", file=sys.stderr)
         return 2
     try:
         html_path, pdf_path = build_report(Path(argv[0]))

@@ -8,30 +8,34 @@ Layout of a batch folder::
     runs/r00007/         error.json instead, for a run that raised
 
 Workers only compute; the client process writes every file, so the outputs do
-not depend on the number of workers, their order or the backend.
+not depend on the number of workers, their order or the backend
+(:mod:`sim.executors`). A sweep (:mod:`sim.sweep`) is an experiment whose
+runs carry per-run overrides; it runs through the same functions.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from sim import testfunctions
+from sim.executors import make_executor
 from sim.experiment import Experiment, RunSpec, run_scenario_data
 from sim.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
 from sim.scenario import build_scenario, scenario_hash
 
 RUNS_DIR = "runs"
 MANIFEST = "manifest.json"
+FOLDER_KINDS = ("batch", "sweep")   # manifests of folders made by run_batches
 SUMMARY_SECONDS = 2.0   # rebuild summary.parquet at most this often while a batch runs
 
 
@@ -45,31 +49,11 @@ def execute_run(scenario_data: dict, spec: dict, source: str) -> dict:
     return run_results(model)
 
 
-# --------------------------------------------------------------------------- executors
-
-
-class LocalExecutor:
-    """Runs tasks in a pool of local worker processes."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers)
-
-    def submit(self, fn: Callable, *args: Any) -> Future:
-        return self._pool.submit(fn, *args)
-
-    def as_completed(self, futures: Iterable[Future]) -> Iterator[Future]:
-        return as_completed(futures)
-
-    def close(self, cancel: bool = False) -> None:
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
-
-
-def make_executor(backend: str, workers: int | None, scheduler: str | None = None):
-    """The executor of a backend (``local``)."""
-    if backend != "local":
-        raise OutputError(f"--backend {backend}: not available; allowed: local")
-    return LocalExecutor(workers or os.cpu_count() or 1)
+def run_function(model: str = "simulation") -> Callable[[dict, dict, str], dict]:
+    """What a worker runs for one run of ``model``: the simulation, or a test function of :mod:`sim.testfunctions`."""
+    if model == "simulation":
+        return execute_run
+    return functools.partial(testfunctions.evaluate, model)
 
 
 # --------------------------------------------------------------------------- the folder
@@ -99,8 +83,9 @@ def _publish(out: Path, spec: RunSpec, write: Callable[[Path], None]) -> None:
 def write_result(out: Path, spec: RunSpec, result: dict) -> None:
     """Store a finished run: summary.json, timeseries.parquet and pulses.parquet."""
     def write(stage: Path) -> None:
-        write_table(stage / "timeseries.parquet", result["timeseries"])
-        write_table(stage / "pulses.parquet", result["pulses"])
+        for name in ("timeseries", "pulses"):
+            if result.get(name) is not None:   # test functions have no tables
+                write_table(stage / f"{name}.parquet", result[name])
         write_json(stage / "summary.json", {**spec.as_dict(), "status": "ok", "metrics": result["summary"]})
     _publish(out, spec, write)
 
@@ -116,7 +101,8 @@ def summary_frame(out: Path, specs: list[RunSpec]) -> pd.DataFrame:
     rows = []
     for spec in specs:
         folder = run_folder(out, spec)
-        base = {"run_id": spec.run_id, "scenario": spec.scenario, "condition": spec.condition,
+        sample = {} if spec.sample is None else {"sample": spec.sample}
+        base = {"run_id": spec.run_id, **sample, "scenario": spec.scenario, "condition": spec.condition,
                 **spec.levels, "replicate": spec.replicate, "seed": spec.seed}
         if (folder / "summary.json").is_file():
             stored = json.loads((folder / "summary.json").read_text())
@@ -138,13 +124,13 @@ def write_summary(out: Path, specs: list[RunSpec]) -> pd.DataFrame:
 
 
 def experiment_hash(exp: Experiment) -> str:
-    return scenario_hash({"experiment": exp.path.read_text(encoding="utf-8"), "scenarios": exp.scenario_data})
+    return scenario_hash(exp.fingerprint())
 
 
 def batch_manifest(exp: Experiment, command: list[str], specs: list[RunSpec], started: str) -> dict:
     files = {str(p): p.read_text(encoding="utf-8") for fs in exp.scenario_files.values() for p in fs}
     return {
-        "kind": "batch",
+        "kind": exp.kind,
         "command": " ".join(["run.py", *command]),
         "experiment_file": str(exp.path),
         "experiment_text": exp.path.read_text(encoding="utf-8"),
@@ -156,6 +142,7 @@ def batch_manifest(exp: Experiment, command: list[str], specs: list[RunSpec], st
         "levels": exp.levels,
         "scenario_files": files,
         "scenarios": exp.scenario_data,
+        **exp.manifest_extra(),
         "runs": [s.as_dict() for s in specs],
         "versions": versions(),
         "git_commit": git_commit(),
@@ -164,17 +151,19 @@ def batch_manifest(exp: Experiment, command: list[str], specs: list[RunSpec], st
     }
 
 
-def read_manifest(out: Path, kind: str = "batch") -> dict:
-    """The manifest of a batch folder; a missing, corrupt or foreign one is an OutputError."""
+def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS) -> dict:
+    """The manifest of a batch (or sweep) folder; a missing, corrupt or foreign one is an OutputError."""
+    kinds = (kind,) if isinstance(kind, str) else kind
+    what = " or ".join(kinds)
     path = out / MANIFEST
     if not path.is_file():
-        raise OutputError(f"{out}: no {MANIFEST}; not a {kind} output folder")
+        raise OutputError(f"{out}: no {MANIFEST}; not a {what} output folder")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise OutputError(f"{path}: corrupt manifest ({err})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != kind or "runs" not in manifest:
-        raise OutputError(f"{path}: not a {kind} manifest (made by another command?)")
+    if not isinstance(manifest, dict) or manifest.get("kind") not in kinds or "runs" not in manifest:
+        raise OutputError(f"{path}: not a {what} manifest (made by another command?)")
     return manifest
 
 
@@ -182,10 +171,10 @@ def prepare_folder(out: Path, exp: Experiment, command: list[str], resume: bool)
     """Create or check the batch folder; returns the runs still to do."""
     specs = exp.runs()
     if resume:
-        manifest = read_manifest(out)
+        manifest = read_manifest(out, exp.kind)
         if manifest.get("experiment_sha256") != experiment_hash(exp):
-            raise OutputError(f"{out}: holds a different experiment (or its scenario files changed); "
-                              f"resume needs the same experiment file")
+            raise OutputError(f"{out}: holds a different {exp.kind} (or its scenario files changed); "
+                              f"resume needs the same {exp.kind} file and options")
         for stale in (out / RUNS_DIR).glob(".*.partial-*"):
             shutil.rmtree(stale, ignore_errors=True)
         return [s for s in specs if not is_finished(out, s)]
@@ -220,18 +209,25 @@ def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], w
                 desc: str = "runs") -> list[BatchOutcome]:
     """Run the pending runs of several experiments, each ``(experiment, folder, resume)``, in one pool of workers.
 
-    Every folder is prepared (or checked, when resumed) before any run starts.
-    The longest runs are submitted first, so that the workers finish together.
+    The executor is made first (a Dask scheduler that does not answer fails
+    before anything is written), then every folder is prepared (or checked,
+    when resumed) before any run starts. The longest runs are submitted first,
+    so that the workers finish together.
     """
     from tqdm import tqdm
 
-    pending = [(i, spec) for i, (exp, out, resume) in enumerate(jobs)
-               for spec in prepare_folder(out, exp, command, resume)]
+    executor = make_executor(backend, workers, scheduler)
+    try:
+        pending = [(i, spec) for i, (exp, out, resume) in enumerate(jobs)
+                   for spec in prepare_folder(out, exp, command, resume)]
+    except BaseException:
+        executor.close(cancel=True)
+        raise
     pending.sort(key=lambda item: -_duration_s(jobs[item[0]][0].run_scenario(item[1])))
     specs = [exp.runs() for exp, _, _ in jobs]
-    executor = make_executor(backend, workers, scheduler)
     failed, last_summary = [0] * len(jobs), [0.0] * len(jobs)
-    futures = {executor.submit(execute_run, jobs[i][0].run_scenario(s), s.as_dict(), str(jobs[i][0].path)): (i, s)
+    functions = [run_function(exp.model) for exp, _, _ in jobs]
+    futures = {executor.submit(functions[i], jobs[i][0].run_scenario(s), s.as_dict(), str(jobs[i][0].path)): (i, s)
                for i, s in pending}
     total = sum(len(s) for s in specs)
     bar = tqdm(total=total, initial=total - len(pending), unit="run", disable=not progress, desc=desc)
@@ -300,7 +296,8 @@ def reproduce_batch(out: Path, run_ids: list[str] | None = None, workers: int | 
         raise OutputError(f"{out}: no finished runs to reproduce")
     executor = make_executor("local", workers)
     source = manifest.get("experiment_file", str(out))
-    futures = {executor.submit(execute_run, run_scenario_data(manifest["scenarios"][s.scenario], s.levels, s.seed),
+    function = run_function(manifest.get("sweep", {}).get("model", "simulation"))
+    futures = {executor.submit(function, run_scenario_data(manifest["scenarios"][s.scenario], s.levels, s.seed),
                                s.as_dict(), source): s for s in chosen}
     checks = []
     with tempfile.TemporaryDirectory(prefix="reproduce-") as tmp:

@@ -26,7 +26,7 @@ import hashlib
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,7 +40,11 @@ QUICK_KEYS = ("replicates", "conditions", "scenario")
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of an experiment: which scenario, condition, levels and replicate, and its seed."""
+    """One run of an experiment: which scenario, condition, levels and replicate, and its seed.
+
+    ``levels`` are the run's own scenario overrides (dotted keys); a sweep's runs
+    also carry the index of their ``sample`` (a point of the sweep's design).
+    """
 
     index: int
     run_id: str
@@ -49,16 +53,19 @@ class RunSpec:
     levels: dict[str, Any]
     replicate: int
     seed: int
+    sample: int | None = None
 
     @property
     def key(self) -> str:
-        """The run's identity, from which its seed derives (independent of order and workers)."""
+        """The run's identity (independent of order and workers); a batch run's seed derives from it."""
         levels = ",".join(f"{k}={v!r}" for k, v in sorted(self.levels.items()))
-        return f"{self.scenario}|{self.condition}|{levels}|{self.replicate}"
+        sample = "" if self.sample is None else f"sample={self.sample}|"
+        return f"{self.scenario}|{self.condition}|{sample}{levels}|{self.replicate}"
 
     def as_dict(self) -> dict:
-        return {"index": self.index, "run_id": self.run_id, "key": self.key, "scenario": self.scenario,
-                "condition": self.condition, "levels": self.levels, "replicate": self.replicate, "seed": self.seed}
+        out = {"index": self.index, "run_id": self.run_id, "key": self.key, "scenario": self.scenario,
+               "condition": self.condition, "levels": self.levels, "replicate": self.replicate, "seed": self.seed}
+        return out if self.sample is None else {**out, "sample": self.sample}
 
 
 def run_seed(master_seed: int, key: str) -> int:
@@ -81,6 +88,8 @@ def run_scenario_data(base: dict, levels: dict[str, Any], seed: int) -> dict:
 class Experiment:
     """A validated experiment: its file, the scenarios it crosses and every run's specification."""
 
+    kind: ClassVar[str] = "batch"          # the manifest's kind
+
     path: Path
     name: str
     description: str
@@ -92,6 +101,7 @@ class Experiment:
     levels: dict[str, list]
     scenario_data: dict[str, dict] = field(default_factory=dict)   # scenario name -> merged raw dict
     scenario_files: dict[str, list[Path]] = field(default_factory=dict)
+    model: str = "simulation"              # what a run computes (sim.batch.run_function)
 
     def runs(self) -> list[RunSpec]:
         """Every run, in a fixed order: scenario, condition, levels, replicate."""
@@ -108,6 +118,14 @@ class Experiment:
     def run_scenario(self, spec: RunSpec) -> dict:
         """The raw scenario dictionary of one run (levels applied, seed set)."""
         return run_scenario_data(self.scenario_data[spec.scenario], spec.levels, spec.seed)
+
+    def fingerprint(self) -> dict:
+        """What must not change for a folder of this experiment to be resumed (hashed into the manifest)."""
+        return {"experiment": self.path.read_text(encoding="utf-8"), "scenarios": self.scenario_data}
+
+    def manifest_extra(self) -> dict:
+        """Keys that a subclass adds to the folder's manifest."""
+        return {}
 
     def validate_runs(self) -> None:
         """Build every distinct scenario once so that a bad level or condition fails before any run."""
@@ -137,58 +155,68 @@ def load_experiment(path: str | Path, quick: bool = False, master_seed: int | No
     """
     path = Path(path).resolve()
     data = read_toml(path)
-    for key in data:
-        if key not in EXPERIMENT_KEYS:
-            raise ScenarioError(f"{path}: {key}: unknown key{did_you_mean(key, EXPERIMENT_KEYS)}; "
-                                f"allowed: {', '.join(EXPERIMENT_KEYS)}")
+    check_keys(data, EXPERIMENT_KEYS, path)
     variant = _quick_variant(data, path)
     exp = Experiment(
         path=path,
-        name=_get(data, "name", str, path, path.stem),
-        description=_get(data, "description", str, path, ""),
-        master_seed=_get(data, "master_seed", int, path) if master_seed is None else int(master_seed),
-        replicates=variant["replicates"] if quick else _get(data, "replicates", int, path),
-        conditions=variant["conditions"] if quick else _get(data, "conditions", list, path),
-        reference=_get(data, "reference", dict, path, {}),
-        readouts=_get(data, "readouts", list, path, []),
-        levels=_get(data, "levels", dict, path, {}),
+        name=get_key(data, "name", str, path, path.stem),
+        description=get_key(data, "description", str, path, ""),
+        master_seed=get_key(data, "master_seed", int, path) if master_seed is None else int(master_seed),
+        replicates=variant["replicates"] if quick else get_key(data, "replicates", int, path),
+        conditions=variant["conditions"] if quick else get_key(data, "conditions", list, path),
+        reference=get_key(data, "reference", dict, path, {}),
+        readouts=get_key(data, "readouts", list, path, []),
+        levels=get_key(data, "levels", dict, path, {}),
     )
-    if exp.replicates < 1:
-        raise ScenarioError(f"{path}: {'quick.' if quick else ''}replicates: {exp.replicates} is out of range; "
-                            f"allowed: >= 1")
-    if not exp.conditions:
-        raise ScenarioError(f"{path}: conditions: empty; allowed: a list of condition names")
+    check_replicates_and_conditions(exp, quick)
     for key, values in exp.levels.items():
         if not isinstance(values, list) or not values:
             raise ScenarioError(f"{path}: levels.{key}: expected a non-empty list of values")
-    shared = _get(data, "scenario", dict, path, {})
-    if quick:
-        shared = deep_merge(shared, variant["scenario"])
-    for rel in _get(data, "scenarios", list, path):
-        raw, files = load_raw(path.parent / rel)
-        merged = deep_merge(raw, shared)
-        name = merged.get("name", Path(rel).stem)
-        if name in exp.scenario_data:
-            raise ScenarioError(f"{path}: scenarios: two scenarios are named '{name}'")
-        exp.scenario_data[name] = merged
-        exp.scenario_files[name] = files
+    shared = get_key(data, "scenario", dict, path, {})
+    load_scenarios(exp, get_key(data, "scenarios", list, path), deep_merge(shared, variant["scenario"]) if quick
+                   else shared)
     _check_reference(exp)
     exp.validate_runs()
     return exp
 
 
+def check_keys(data: dict, allowed: tuple[str, ...], path: Path, prefix: str = "") -> None:
+    """Refuse keys of ``data`` that are not ``allowed`` (named with ``prefix``, e.g. ``quick.``)."""
+    for key in data:
+        if key not in allowed:
+            raise ScenarioError(f"{path}: {prefix}{key}: unknown key{did_you_mean(key, allowed)}; "
+                                f"allowed: {', '.join(allowed)}")
+
+
+def check_replicates_and_conditions(exp: Experiment, quick: bool) -> None:
+    if exp.replicates < 1:
+        raise ScenarioError(f"{exp.path}: {'quick.' if quick else ''}replicates: {exp.replicates} is out of range; "
+                            f"allowed: >= 1")
+    if not exp.conditions:
+        raise ScenarioError(f"{exp.path}: conditions: empty; allowed: a list of condition names")
+
+
+def load_scenarios(exp: Experiment, files: list, shared: dict) -> None:
+    """Read each scenario file (relative to the experiment file) with ``shared`` merged on top, by scenario name."""
+    for rel in files:
+        raw, chain = load_raw(exp.path.parent / rel)
+        merged = deep_merge(raw, shared)
+        name = merged.get("name", Path(rel).stem)
+        if name in exp.scenario_data:
+            raise ScenarioError(f"{exp.path}: scenarios: two scenarios are named '{name}'")
+        exp.scenario_data[name] = merged
+        exp.scenario_files[name] = chain
+
+
 def _quick_variant(data: dict, path: Path) -> dict:
     """The ``quick`` table, checked even when not used: ``replicates`` and ``conditions`` (default: the file's,
     conditions a subset of them) and a partial ``scenario``."""
-    quick = _get(data, "quick", dict, path, {})
-    for key in quick:
-        if key not in QUICK_KEYS:
-            raise ScenarioError(f"{path}: quick.{key}: unknown key{did_you_mean(key, QUICK_KEYS)}; "
-                                f"allowed: {', '.join(QUICK_KEYS)}")
-    conditions = _get(data, "conditions", list, path)
-    variant = {"replicates": _get(quick, "replicates", int, path, _get(data, "replicates", int, path), "quick."),
-               "conditions": _get(quick, "conditions", list, path, conditions, "quick."),
-               "scenario": _get(quick, "scenario", dict, path, {}, "quick.")}
+    quick = get_key(data, "quick", dict, path, {})
+    check_keys(quick, QUICK_KEYS, path, "quick.")
+    conditions = get_key(data, "conditions", list, path)
+    variant = {"replicates": get_key(quick, "replicates", int, path, get_key(data, "replicates", int, path), "quick."),
+               "conditions": get_key(quick, "conditions", list, path, conditions, "quick."),
+               "scenario": get_key(quick, "scenario", dict, path, {}, "quick.")}
     extra = [c for c in variant["conditions"] if c not in conditions]
     if extra or not variant["conditions"]:
         raise ScenarioError(f"{path}: quick.conditions: {', '.join(extra) or 'empty'}; allowed: a non-empty "
@@ -206,7 +234,8 @@ def _check_reference(exp: Experiment) -> None:
                             f"({', '.join(exp.scenario_data)}) and conditions ({', '.join(exp.conditions)})")
 
 
-def _get(data: dict, key: str, typ: type, path: Path, default: Any = ..., prefix: str = "") -> Any:
+def get_key(data: dict, key: str, typ: type, path: Path, default: Any = ..., prefix: str = "") -> Any:
+    """``data[key]`` checked to be a ``typ``; a missing key without ``default`` is an error naming the file."""
     if key not in data:
         if default is ...:
             raise ScenarioError(f"{path}: {prefix}{key}: missing required key")

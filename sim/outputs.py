@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-PACKAGES = ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "matplotlib", "networkx", "statsmodels")
+PACKAGES = ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "matplotlib", "networkx", "statsmodels", "SALib",
+            "dask", "distributed")
 
 
 class OutputError(ValueError):

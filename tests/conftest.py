@@ -1,4 +1,4 @@
-"""Shared paths for the test suite; puts the repository root on ``sys.path`` for runs without installation."""
+"""Shared paths and fixtures of the tests; puts the repository root on ``sys.path`` for runs without installation."""
 
 from __future__ import annotations
 
@@ -25,3 +25,15 @@ def normal_toml() -> Path:
 @pytest.fixture(scope="session")
 def tm_toml() -> Path:
     return ROOT / "scenarios" / "checks" / "tsodyks_markram.toml"
+
+
+@pytest.fixture(scope="session")
+def smoke_sweep(tmp_path_factory) -> Path:
+    """``scenarios/sweeps/smoke.toml`` run once on the local backend (2 workers); shared by the sweep and Dask tests."""
+    from helpers import run_cli
+
+    out = tmp_path_factory.mktemp("sweep") / "smoke_local"
+    result = run_cli("sweep", str(ROOT / "scenarios" / "sweeps" / "smoke.toml"), "--out", str(out), "--workers", "2",
+                     "--quiet")
+    assert result.returncode == 0, result.stderr
+    return out

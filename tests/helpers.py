@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from sim.model import SynapseNetworkModel
@@ -11,6 +13,14 @@ from sim.scenario import load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 NORMAL = ROOT / "scenarios" / "normal.toml"
 TSODYKS_MARKRAM = ROOT / "scenarios" / "checks" / "tsodyks_markram.toml"
+SMOKE_EXPERIMENT = ROOT / "scenarios" / "experiments" / "smoke.toml"
+SMOKE_SWEEP = ROOT / "scenarios" / "sweeps" / "smoke.toml"
+
+
+def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``python run.py ARGS`` in a subprocess from the repository root (its exit code is not checked)."""
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def toml_value(value) -> str:

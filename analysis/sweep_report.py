@@ -1,0 +1,241 @@
+"""The report of a sweep folder: ``report.html`` (self-contained) and ``report.pdf``, next to ``sensitivity.csv``.
+
+    build_sweep_report(Path("results/my_sweep"))     # or: python run.py report results/my_sweep
+
+The sweep's own section (design, indices, heatmaps, index bars, scatter
+plots) replaces the group statistics of a batch report; the methods (model,
+protocol, parameters) and the manifest are those of a batch report. It also
+rewrites ``responses.parquet``, ``sensitivity.csv`` and ``figures/`` (same
+bytes for the same folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import methods
+from analysis.report import (
+    Rendered,
+    TitleLine,
+    _description,
+    esc,
+    fmt,
+    html_page,
+    manifest_html,
+    table_html,
+    warnings_html,
+    write_pdf,
+    write_text,
+)
+from analysis.report import _figures_html as figures_html
+from analysis.sensitivity import (
+    CONF_LEVEL,
+    CONTRAST,
+    FIGURES_DIR,
+    INDEX_COLUMNS,
+    METHODS,
+    N_RESAMPLES,
+    RANK_BY,
+    SweepAnalysis,
+    response_label,
+    save_png,
+    sweep_figures,
+    write_sweep_tables,
+)
+
+MAX_RESPONSE_ROWS = 200     # rows of the responses table shown in the HTML (all are in responses.csv)
+MAX_MANIFEST_RUNS = 10      # runs listed in the HTML's manifest (all are in manifest.json)
+DESIGN_TEXT = {
+    "grid": "every combination of the parameters' levels (full factorial)",
+    "lhs": "a Latin hypercube (scipy.stats.qmc.LatinHypercube) of {samples} points",
+    "sobol": "Saltelli's scheme for first-order and total Sobol indices (SALib sobol.sample, scrambled Sobol' "
+             "sequence), base sample N = {samples}, N (D + 2) = {n_points} points",
+    "morris": "{samples} Morris trajectories (SALib morris.sample) on {morris_levels} levels, "
+              "r (D + 1) = {n_points} points",
+}
+
+
+def build_sweep_report(folder: Path) -> tuple[Path, Path]:
+    """Write ``report.html`` and ``report.pdf`` (and the sweep's tables and figures) into a sweep folder."""
+    a = write_sweep_tables(Path(folder))
+    title = f"{a.manifest.get('name', a.folder.name)}: sweep report"
+    html_path, pdf_path = a.folder / "report.html", a.folder / "report.pdf"
+    rendered = write_pdf(pdf_path, title, title_lines(a), sweep_figures(a))
+    (a.folder / FIGURES_DIR).mkdir(exist_ok=True)
+    for f in rendered:
+        save_png(a.folder / FIGURES_DIR / f"{f.key}.png", f.png)
+    write_text(html_path, render_html(a, title, rendered))
+    return html_path, pdf_path
+
+
+def design_summary(a: SweepAnalysis) -> str:
+    """'sobol design: ... points; 2 condition(s) x 1 replicate(s) = N runs' in words."""
+    s = a.sweep
+    text = DESIGN_TEXT[a.design].format(samples=s.get("samples"), n_points=s.get("n_points"),
+                                        morris_levels=s.get("morris_levels"))
+    scenarios = list(a.manifest.get("scenarios", {}))
+    conditions = list(dict.fromkeys(r["condition"] for r in a.manifest["runs"]))
+    replicates = max((r["replicate"] for r in a.manifest["runs"]), default=-1) + 1
+    return (f"{a.design} design over {len(a.parameters)} parameter(s): {text}; each point run in "
+            f"{len(scenarios)} scenario(s) ({', '.join(scenarios)}) x {len(conditions)} condition(s) "
+            f"({', '.join(conditions)}) x {replicates} replicate(s) = {len(a.manifest['runs'])} runs"
+            + (" (quick variant)" if s.get("quick") else "") + ".")
+
+
+def title_lines(a: SweepAnalysis) -> list[TitleLine]:
+    m = a.manifest
+    ok = int((a.runs["status"] == "ok").sum())
+    return [(m.get("name", a.folder.name), 24, "bold"), (_description(m), 12, "normal"), ("", 10, "normal"),
+            (f"{a.design} sweep: {', '.join(p.key for p in a.parameters)}", 11, "normal"),
+            (f"runs: {ok} finished of {len(m['runs'])}; {a.sweep['n_points']} design points; master seed "
+             f"{m.get('master_seed')}", 11, "normal"),
+            (f"finished: {m.get('finished_utc') or 'not finished'} (UTC)", 11, "normal"),
+            (f"code commit: {m.get('git_commit') or 'unknown'}", 11, "normal"), (f"folder: {a.folder}", 9, "normal")]
+
+
+# --------------------------------------------------------------------------- tables and sentences
+
+
+def parameter_table(a: SweepAnalysis) -> pd.DataFrame:
+    """The varied parameters: key, unit, scale, range and the levels of a grid."""
+    units = methods.units()
+    rows = []
+    for p in a.parameters:
+        unit = methods.unit_of_key(p.key, units) if a.sweep.get("model") == "simulation" else ""
+        rows.append({"parameter": p.key, "unit": unit, "scale": p.scale, "low": p.low, "high": p.high,
+                     "levels": ", ".join(f"{v:g}" for v in p.grid()) if a.design == "grid" else "–",
+                     "whole numbers": "yes" if p.integer else ""})
+    return pd.DataFrame(rows)
+
+
+def index_table(a: SweepAnalysis, scenario: str, response: str) -> pd.DataFrame:
+    rows = a.indices[(a.indices["scenario"] == scenario) & (a.indices["response"] == response)]
+    columns = ["parameter", *INDEX_COLUMNS[a.design], "note"]
+    return rows[columns].rename(columns={c: c.replace("_conf", " ± (95 %)") for c in columns})
+
+
+def key_results(a: SweepAnalysis) -> list[str]:
+    """Per scenario and response: the parameters ranked by the design's main index, and the response's range."""
+    rank = RANK_BY[a.design]
+    out = []
+    for (scenario, response), rows in a.indices.groupby(["scenario", "response"], sort=False):
+        label = f"{scenario}, {response_label(response)}"
+        ranked = rows.dropna(subset=[rank]).sort_values(rank, ascending=False)
+        if ranked.empty:
+            out.append(f"{label}: indices not computed ({rows['note'].iloc[0]}).")
+            continue
+        conf = f"{rank}_conf" if f"{rank}_conf" in rows else None
+        parts = [f"{r['parameter']} {rank} = {fmt(r[rank], 3)}" + (f" ± {fmt(r[conf], 2)}" if conf else "")
+                 for _, r in ranked.iterrows()]
+        sentence = f"{label}: " + "; ".join(parts)
+        if "S1" in rows and rank == "ST":
+            sentence += (f". First-order indices sum to {fmt(ranked['S1'].sum(), 3)} (1 minus this is the share of "
+                         "variance from interactions)")
+        out.append(sentence + "." + _range_sentence(a, scenario, response))
+    return out
+
+
+def _range_sentence(a: SweepAnalysis, scenario: str, response: str) -> str:
+    frame = a.responses[a.responses["scenario"] == scenario].dropna(subset=[response])
+    if frame.empty:
+        return ""
+    lo, hi = frame.loc[frame[response].idxmin()], frame.loc[frame[response].idxmax()]
+
+    def where(row: pd.Series) -> str:
+        return ", ".join(f"{p.key.rsplit('.', 1)[-1]} = {row[p.key]:g}" for p in a.parameters)
+
+    unit = " %" if response.startswith(CONTRAST) else ""
+    return (f" Over the design it ranges from {fmt(lo[response], 3)}{unit} ({where(lo)}) to "
+            f"{fmt(hi[response], 3)}{unit} ({where(hi)}).")
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def _header(a: SweepAnalysis) -> str:
+    m = a.manifest
+    ok = int((a.runs["status"] == "ok").sum())
+    contrast = a.sweep.get("contrast") or {}
+    rows = [("folder", str(a.folder)), ("sweep file", m.get("experiment_file", "")), ("command", m.get("command", "")),
+            ("design", design_summary(a)),
+            ("responses", (f"percent change of {contrast['treatment']} against {contrast['reference']} (same seed "
+                           f"and parameters), mean over replicates" if contrast else
+                           "mean over replicates per condition")),
+            ("runs", f"{ok} finished of {len(m['runs'])} planned"),
+            ("started / finished (UTC)", f"{m.get('started_utc')} / {m.get('finished_utc') or 'not finished'}"),
+            ("code commit", m.get("git_commit") or "unknown"), ("master seed", m.get("master_seed"))]
+    meta = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    nav = ('<nav><a href="#key">Key results</a><a href="#figures">Figures</a><a href="#sensitivity">Sensitivity</a>'
+           '<a href="#methods">Methods</a><a href="#manifest">Manifest</a></nav>')
+    return (f"<h1>{esc(m.get('name', a.folder.name))}: sweep report</h1><p>{esc(_description(m))}</p>"
+            f'<table class="meta">{meta}</table>{nav}')
+
+
+def _sensitivity_html(a: SweepAnalysis) -> str:
+    parts = ['<h2 id="sensitivity">Sweep and sensitivity</h2><h3>Varied parameters</h3>',
+             table_html(parameter_table(a)), f"<p>{esc(METHODS[a.design])}. {esc(_index_text(a.design))}</p>"]
+    for i, ((scenario, response), _) in enumerate(a.indices.groupby(["scenario", "response"], sort=False)):
+        parts.append(f"<details{' open' if i == 0 else ''}><summary>{esc(scenario)}: {esc(response)}</summary>"
+                     f"{table_html(index_table(a, scenario, response))}</details>")
+    shown = a.responses.head(MAX_RESPONSE_ROWS)
+    more = (f" (first {MAX_RESPONSE_ROWS} of {len(a.responses)} rows; all in responses.csv)"
+            if len(a.responses) > MAX_RESPONSE_ROWS else "")
+    parts += [f"<h3>Responses per design point{esc(more)}</h3>",
+              f"<details><summary>responses</summary>{table_html(shown)}</details>",
+              "<p>The indices are in <code>sensitivity.csv</code>, the responses in <code>responses.csv</code>, "
+              "every run in <code>sweep.parquet</code> next to this report.</p>"]
+    return "".join(parts)
+
+
+def _index_text(design: str) -> str:
+    conf = (f"± values are half-widths of {100 * CONF_LEVEL:g} % bootstrap confidence intervals ({N_RESAMPLES} "
+            "resamples, fixed seed).")
+    return {
+        "sobol": "S1: first-order index (share of the response's variance due to the parameter alone); ST: total "
+                 "index (including all its interactions). " + conf,
+        "morris": "mu_star: mean absolute elementary effect (overall influence); sigma: SD of the elementary effects "
+                  "(non-linearity or interactions); mu: mean elementary effect (sign), in response units per unit "
+                  "of the design scale (log10 for log parameters). " + conf,
+        "lhs": "S1: first-order index (share of the response's variance due to the parameter alone), estimated "
+               "from the Latin hypercube by random balance designs FAST. " + conf,
+        "grid": "S1 = Var(E[Y | X_i]) / Var(Y) and ST = E[Var(Y | X_~i)] / Var(Y) over the grid's levels, taken as "
+                "equally likely (exact for the grid, no confidence interval).",
+    }[design]
+
+
+def _methods_html(a: SweepAnalysis) -> str:
+    sections = methods.scenario_sections(a.manifest) if a.sweep.get("model") == "simulation" else [
+        methods.Section("Model", [f"Test function '{a.sweep.get('model')}' (sim.testfunctions) instead of the "
+                                  "simulation."])]
+    seeds = ("every design point of a replicate shares one seed (common random numbers)"
+             if a.sweep.get("seeds") == "common" else "each design point and replicate has its own seed")
+    sections += [
+        methods.Section("Sweep design and seeds", [
+            design_summary(a) + " The values of the varied parameters replace the scenario's (base values above).",
+            f"Seeds: master seed {a.manifest.get('master_seed')}; the design's seed and each run's seed derive from "
+            f"it (numpy SeedSequence). The conditions of one design point and replicate share a seed (paired "
+            f"comparison); {seeds}."]),
+        methods.Section("Sensitivity analysis", [f"{METHODS[a.design]} of each response. {_index_text(a.design)}"]),
+        methods.software_section(a.manifest)]
+    parts = ['<h2 id="methods">Methods</h2>']
+    for s in sections:
+        parts.append(f"<h3>{esc(s.title)}</h3>" + "".join(f"<p>{esc(p)}</p>" for p in s.paragraphs))
+        if s.table is not None:
+            parts.append(table_html(s.table))
+    return "".join(parts)
+
+
+def render_html(a: SweepAnalysis, title: str, figures: list[Rendered]) -> str:
+    key = key_results(a)
+    key_html = ('<h2 id="key">Key results</h2><div class="key"><ul>' + "".join(f"<li>{esc(k)}</li>" for k in key)
+                + "</ul></div>") if key else '<h2 id="key">Key results</h2><p>No indices computed.</p>'
+    manifest = dict(a.manifest)
+    runs = manifest.get("runs", [])
+    if len(runs) > MAX_MANIFEST_RUNS:
+        more = f"... {len(runs) - MAX_MANIFEST_RUNS} more runs in manifest.json"
+        manifest["runs"] = [*runs[:MAX_MANIFEST_RUNS], more]
+    body = (_header(a) + warnings_html(a.warnings) + key_html + figures_html(figures) + _sensitivity_html(a)
+            + _methods_html(a) + manifest_html(manifest))
+    return html_page(title, body)
