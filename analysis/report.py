@@ -434,19 +434,29 @@ summary{cursor:pointer;font-weight:600}.meta td{text-align:left}nav a{margin-rig
 """
 
 
+def header_html(manifest: dict, title: str, rows: list[tuple[str, object]], sections: list[tuple[str, str]]) -> str:
+    """The title, description, a table of ``rows`` (label, value) and a link bar to ``sections`` (id, label)."""
+    meta = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    nav = "<nav>" + "".join(f'<a href="#{anchor}">{esc(label)}</a>' for anchor, label in sections) + "</nav>"
+    return f'<h1>{esc(title)}</h1><p>{esc(_description(manifest))}</p><table class="meta">{meta}</table>{nav}'
+
+
+def run_rows(manifest: dict, finished: int) -> list[tuple[str, object]]:
+    """Header rows every report shares: runs finished, times, code commit, master seed."""
+    m = manifest
+    return [("runs", f"{finished} finished of {len(m['runs'])} planned"),
+            ("started / finished (UTC)", f"{m.get('started_utc')} / {m.get('finished_utc') or 'not finished'}"),
+            ("code commit", m.get("git_commit") or "unknown"), ("master seed", m.get("master_seed"))]
+
+
 def _header(a: Analysis, folder: Path) -> str:
     m = a.manifest
-    desc = _description(m)
     rows = [("folder", str(folder)), ("experiment file", m.get("experiment_file", "")),
-            ("command", m.get("command", "")), ("runs", f"{len(a.ok)} finished of {len(m['runs'])} planned"),
-            ("started / finished (UTC)", f"{m.get('started_utc')} / {m.get('finished_utc') or 'not finished'}"),
-            ("code commit", m.get("git_commit") or "unknown"), ("master seed", m.get("master_seed")),
+            ("command", m.get("command", "")), *run_rows(m, len(a.ok)),
             ("reference group", f"{a.reference['scenario']} / {a.reference['condition']}")]
-    meta = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    nav = ('<nav><a href="#key">Key results</a><a href="#figures">Figures</a><a href="#statistics">Statistics</a>'
-           '<a href="#methods">Methods</a><a href="#manifest">Manifest</a></nav>')
-    return (f"<h1>{esc(m.get('name', folder.name))}: batch report</h1><p>{esc(desc)}</p>"
-            f'<table class="meta">{meta}</table>{nav}')
+    sections = [("key", "Key results"), ("figures", "Figures"), ("statistics", "Statistics"), ("methods", "Methods"),
+                ("manifest", "Manifest")]
+    return header_html(m, f"{m.get('name', folder.name)}: batch report", rows, sections)
 
 
 def _description(manifest: dict) -> str:

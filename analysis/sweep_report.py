@@ -22,8 +22,10 @@ from analysis.report import (
     _description,
     esc,
     fmt,
+    header_html,
     html_page,
     manifest_html,
+    run_rows,
     table_html,
     warnings_html,
     write_pdf,
@@ -163,14 +165,10 @@ def _header(a: SweepAnalysis) -> str:
             ("responses", (f"percent change of {contrast['treatment']} against {contrast['reference']} (same seed "
                            f"and parameters), mean over replicates" if contrast else
                            "mean over replicates per condition")),
-            ("runs", f"{ok} finished of {len(m['runs'])} planned"),
-            ("started / finished (UTC)", f"{m.get('started_utc')} / {m.get('finished_utc') or 'not finished'}"),
-            ("code commit", m.get("git_commit") or "unknown"), ("master seed", m.get("master_seed"))]
-    meta = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    nav = ('<nav><a href="#key">Key results</a><a href="#figures">Figures</a><a href="#sensitivity">Sensitivity</a>'
-           '<a href="#methods">Methods</a><a href="#manifest">Manifest</a></nav>')
-    return (f"<h1>{esc(m.get('name', a.folder.name))}: sweep report</h1><p>{esc(_description(m))}</p>"
-            f'<table class="meta">{meta}</table>{nav}')
+            *run_rows(m, ok)]
+    sections = [("key", "Key results"), ("figures", "Figures"), ("sensitivity", "Sensitivity"), ("methods", "Methods"),
+                ("manifest", "Manifest")]
+    return header_html(m, f"{m.get('name', a.folder.name)}: sweep report", rows, sections)
 
 
 def _sensitivity_html(a: SweepAnalysis) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from sim.model import SynapseNetworkModel
@@ -21,6 +24,19 @@ def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """``python run.py ARGS`` in a subprocess from the repository root (its exit code is not checked)."""
     return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def kill_batch_midway(args: list[str], out: Path, after_runs: int = 2) -> int:
+    """Start ``run.py *args`` writing to ``out``, kill -9 it once ``after_runs`` run folders exist; the number of
+    run folders it left."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args, "--quiet"], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "runs").glob("r*"))) < after_runs:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return len(list((out / "runs").glob("r*")))
 
 
 def toml_value(value) -> str:

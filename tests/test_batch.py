@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import kill_batch_midway
 
 import sim.batch
 from sim.batch import read_manifest, reproduce_batch, run_batch
@@ -60,15 +58,7 @@ def test_one_and_two_workers_give_identical_summary(reference_batch, tmp_path):
 
 def test_killed_batch_resumes_to_the_same_result(reference_batch, tmp_path):
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "batch", str(SMOKE), "--out", str(out),
-                             "--workers", "1", "--quiet"], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((out / "runs").glob("r*"))) < 2:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = len(list((out / "runs").glob("r*")))
+    done_before = kill_batch_midway(["batch", str(SMOKE), "--out", str(out), "--workers", "1"], out)
     assert 2 <= done_before < 8, "the kill should land mid-batch"
     result = batch_cli(str(SMOKE), "--out", str(out), "--workers", "2", "--resume")
     assert f"{done_before} already done" in result.stdout

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SMOKE_EXPERIMENT, SMOKE_SWEEP, run_cli
+from helpers import ROOT, SMOKE_EXPERIMENT, SMOKE_SWEEP, kill_batch_midway, run_cli
 
 CLUSTER_SCRIPT = """
 import logging, sys
@@ -87,15 +87,8 @@ def test_sweep_on_a_new_local_cluster_matches_local_processes(smoke_sweep, tmp_p
 
 def test_killed_batch_resumes_on_the_cluster(scheduler, local_batch, tmp_path):
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "batch", str(SMOKE_EXPERIMENT), "--out", str(out),
-                             "--backend", "dask", "--scheduler", scheduler, "--quiet"], cwd=ROOT,
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((out / "runs").glob("r*"))) < 2:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = len(list((out / "runs").glob("r*")))
+    done_before = kill_batch_midway(["batch", str(SMOKE_EXPERIMENT), "--out", str(out), "--backend", "dask",
+                                     "--scheduler", scheduler], out)
     assert 2 <= done_before < 8, "the kill should land mid-batch"
     result = run_cli("batch", str(SMOKE_EXPERIMENT), "--out", str(out), "--backend", "dask", "--scheduler", scheduler,
                      "--resume", "--quiet")
