@@ -2,7 +2,8 @@
 
 Each drug acts only through its documented targets:
 ketamine blocks NMDA currents, slows endocytosis (cell-type-specific) and raises
-the adenosine released per AMPA activation; DPCPX blocks A1 receptors; the AMPA
+the adenosine released per AMPA activation (this last action lags the tissue
+concentration by ``adenosine_effect_tau_s``, an effect compartment); DPCPX blocks A1 receptors; the AMPA
 antagonist blocks AMPA currents (and so the AMPA-driven adenosine release);
 applied adenosine adds to the adenosine at every site.
 """
