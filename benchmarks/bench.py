@@ -30,6 +30,7 @@ FLAGSHIP = ROOT / "scenarios" / "experiments" / "normal_vs_depression.toml"
 SIZES = [(1_000, 10.0), (3_000, 10.0), (10_000, 10.0), (30_000, 1.0), (100_000, 1.0)]
 QUICK_SIZES = [(1_000, 2.0), (3_000, 1.0), (10_000, 1.0)]
 REFERENCE = (1_000, 0.2)
+PROFILE = (1_000, 5.0)
 
 
 def overrides(n: int, seconds: float) -> list[str]:
@@ -71,6 +72,31 @@ def measure_reference(n: int, seconds: float) -> dict:
     wall = time.perf_counter() - start
     steps = int(round(seconds / (scenario.protocol.dt_ms / 1000.0)))
     return {"neurons": n, "bio_s": seconds, "wall_s": wall, "steps": steps}
+
+
+#: where a run's time goes: profiled functions by phase (cumulative time of each)
+PHASES = {"fast clock (compiled kernel)": "run_steps", "slow clock": "_slow_update", "time-series rows": "record"}
+
+
+def measure_profile(n: int, seconds: float) -> dict:
+    """Share of a run's wall time by phase, from cProfile (called in a child)."""
+    import cProfile
+    import pstats
+
+    from sim.model import SynapseNetworkModel
+    from sim.scenario import load_scenario
+
+    scenario, _ = load_scenario(NORMAL, overrides(n, seconds))
+    model = SynapseNetworkModel(scenario)
+    model.step()
+    profile = cProfile.Profile()
+    profile.runcall(model.run)
+    stats = pstats.Stats(profile).stats
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+    shares = {phase: sum(ct for (_, _, name), (_, _, _, ct, _) in stats.items() if name == func) / total
+              for phase, func in PHASES.items()}
+    shares["other (chunking, kernel calls, Python glue)"] = 1.0 - sum(shares.values())
+    return {"neurons": n, "shares": shares}
 
 
 def in_child(kind: str, n: int, seconds: float) -> dict:
@@ -143,6 +169,25 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def speedup_lines(rows: list[dict]) -> list[str]:
+    """The speed-up over the plain-Mesa reference and the scaling exponent."""
+    ref = median_run("reference", *REFERENCE, repeats=1)
+    engine = next(r for r in rows if r["neurons"] == REFERENCE[0])
+    ref_us, engine_us = (1e6 * r["wall_s"] / r["steps"] for r in (ref, engine))
+    return [f"Plain-Mesa reference (`benchmarks/reference_mesa.py`) at {REFERENCE[0]:,} neurons: {ref_us:,.0f} us per "
+            f"step; engine {engine_us:.1f} us per step: **{ref_us / engine_us:.0f}x faster per neuron-step**.",
+            f"Cost per step grows as neurons^{scaling_exponent(rows):.2f} over "
+            f"{rows[0]['neurons']:,}-{rows[-1]['neurons']:,} neurons (100 inputs each, so synapses grow alike)."]
+
+
+def profile_lines() -> list[str]:
+    """A table of the shares of a run's wall time by phase."""
+    shares = in_child("profile", *PROFILE)["shares"]
+    return ["", f"Where the time goes at {PROFILE[0]:,} neurons ({PROFILE[1]:g} s biological; cProfile, which "
+            "inflates the Python-side shares a little):", "", "| phase | share of wall time |", "|---|---:|",
+            *(f"| {phase} | {share:.0%} |" for phase, share in shares.items())]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only, one repeat, no batch")
@@ -154,18 +199,12 @@ def main() -> None:
     for n, seconds in QUICK_SIZES if args.quick else SIZES:
         rows.append(median_run("engine", n, seconds, repeats))
         print(f"  {n:>7,} neurons: {rows[-1]['wall_s']:.2f} s wall for {seconds:g} s", flush=True)
-    ref = median_run("reference", *REFERENCE, repeats=1)
-    engine_1k = next(r for r in rows if r["neurons"] == REFERENCE[0])
-    ref_ms, engine_ms = (1e3 * r["wall_s"] / r["steps"] for r in (ref, engine_1k))
-    text = [f"Machine: {machine()}", "", table(rows), "",
-            f"Plain-Mesa reference (`benchmarks/reference_mesa.py`) at {REFERENCE[0]:,} neurons: {ref_ms:.1f} ms "
-            f"per step; engine {engine_ms:.3f} ms per step: **{ref_ms / engine_ms:.0f}x faster per neuron-step**.",
-            f"Cost per step grows as neurons^{scaling_exponent(rows):.2f} over "
-            f"{rows[0]['neurons']:,}-{rows[-1]['neurons']:,} neurons (100 inputs each, so synapses grow alike)."]
+    text = [f"Machine: {machine()}", "", table(rows), "", *speedup_lines(rows)]
     if not args.quick:
         b = batch_speedup()
         text.append(f"Batch of {b['runs']} flagship runs: 1 worker {b['one_worker_s']:.1f} s, 2 workers "
                     f"{b['two_workers_s']:.1f} s: **{b['speedup']:.2f}x**.")
+    text += profile_lines()
     report = "\n".join(text)
     print(report)
     if not args.no_write and not args.quick:

@@ -1,11 +1,37 @@
-"""Compiled (numba) kernels of the fast clock: one call advances every neuron by one step ``dt``.
+"""Compiled (numba) kernels: the random draws, both clocks, and the readouts' sums.
 
-``fast_step`` fuses, per neuron: Poisson background, the exponential-Euler
-membrane update, spiking (threshold or forced), spontaneous then evoked release
-from the RRP (FM-dye labels leave with fused vesicles), and priming of empty
-release sites from the recycling pool (labels travel with primed vesicles).
-``deliver`` then adds each sender's released quanta to its targets. All random
-numbers come from the model's numpy ``Generator``, so a seed fixes every draw.
+Random draws come from one inline uniform stream per model, xoroshiro128+
+(Blackman & Vigna 2021, ACM TOMS 47:36), whose upper 53 bits give doubles
+uniform on [0, 1); its two-word state lives in a ``uint64`` array seeded from
+the model's numpy ``Generator`` (``seed_stream``), so a seed fixes every draw.
+Drawing inline costs ~1 ns, against ~4 ns for a call into numpy's bit generator
+from compiled code. Every sampler is exact: inversion of the distribution
+function, or a conditional law derived from it (see each docstring).
+
+Fast clock (every ``dt``): ``fast_step`` draws each neuron's Poisson
+background, then updates membranes, spikes and synaptic decays (no draws, so
+the compiler can vectorise them), then releases vesicles from the RRP
+(spontaneous, then evoked; FM-dye labels leave with fused vesicles) and primes
+empty release sites from the recycling pool (labels travel with primed
+vesicles); ``deliver`` adds each sender's released quanta to its targets;
+``run_steps`` repeats both and updates the ambient glutamate.
+
+Spontaneous fusion and priming are rare per step, so each neuron carries a
+hazard clock for each (an exponential with mean 1, used up by the hazard of
+every step: vesicles x rate x dt for fusion, empty sites x rate x dt for
+priming). An event falls in the step that exhausts the clock; how many vesicles
+it moves is then drawn from the binomial law conditioned on at least one, and a
+fresh clock starts. This is the same law as one binomial draw per step (the
+chance of no event in a step is exp(-hazard) = (1 - p)^n either way) at the cost
+of a subtraction per step instead of a random draw.
+
+Slow clock (every ``protocol.slow_dt_ms``): ``relax_adenosine``,
+``a1_release_probability``, ``relax_rate_trace``, ``relax_synapsin`` and
+``retrieve_and_exchange`` (endocytosis and the reserve exchange).
+
+All compiled code lives in this one file on purpose: numba's on-disk cache of a
+function is renewed when its own file changes, not when a function it calls
+from another file does.
 """
 
 from __future__ import annotations
@@ -16,38 +42,155 @@ import numba
 import numpy as np
 
 JIT = {"cache": True, "nogil": True}
+INLINE = {**JIT, "inline": "always"}
+
+# ---------------------------------------------------------------------- uniform stream and samplers
+
+_ROT_A, _SHIFT_B, _ROT_C = np.uint64(24), np.uint64(16), np.uint64(37)
+_ROT_A_BACK, _ROT_C_BACK = np.uint64(40), np.uint64(27)
+_TO_53_BITS = np.uint64(11)
+_UNIT = 1.0 / 9007199254740992.0  # 2^-53
+#: binomial and Poisson draws are inverted in parts of at most this mean (their sum has the law of the whole)
+INVERSION_MAX_MEAN = 10.0
+#: entries per row of a Poisson table: P(X >= 16) < 1e-10 for the background means here (< 2 per step)
+POISSON_TABLE_WIDTH = 16
+
+
+def seed_stream(rng: np.random.Generator) -> np.ndarray:
+    """A fresh stream state (two nonzero ``uint64`` words) drawn from ``rng``."""
+    state = rng.integers(1, np.iinfo(np.uint64).max, size=2, dtype=np.uint64, endpoint=True)
+    return state
+
+
+@numba.njit(**INLINE)
+def uniform(state: np.ndarray) -> float:
+    """Uniform on [0, 1); advances ``state``."""
+    s0, s1 = state[0], state[1]
+    result = s0 + s1
+    s1 ^= s0
+    state[0] = ((s0 << _ROT_A) | (s0 >> _ROT_A_BACK)) ^ s1 ^ (s1 << _SHIFT_B)
+    state[1] = (s1 << _ROT_C) | (s1 >> _ROT_C_BACK)
+    return (result >> _TO_53_BITS) * _UNIT
 
 
 @numba.njit(**JIT)
-def sparse_binomial(rng: np.random.Generator, n: int, p: float) -> int:
-    """Binomial(n, p) drawn exactly, cheaply when n p is small (one uniform when nothing happens)."""
+def uniforms(state: np.ndarray, n: int) -> np.ndarray:
+    """``n`` uniforms on [0, 1) (for tests and for starting clocks)."""
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = uniform(state)
+    return out
+
+
+@numba.njit(**INLINE)
+def exponential(state: np.ndarray) -> float:
+    """Exponential with mean 1."""
+    return -math.log1p(-uniform(state))
+
+
+@numba.njit(**JIT)
+def exponentials(state: np.ndarray, n: int) -> np.ndarray:
+    """``n`` exponentials with mean 1: fresh hazard clocks."""
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = exponential(state)
+    return out
+
+
+@numba.njit(**INLINE)
+def binomial(state: np.ndarray, n: int, p: float) -> int:
+    """Binomial(n, p), by inversion (``binomial_small``) of parts of at most mean 10 whose counts add up."""
     if n <= 0 or p <= 0.0:
         return 0
     if p >= 1.0:
         return n
-    if n * p > 0.05:
-        return rng.binomial(n, p)
-    u = rng.random()
-    if u >= n * p:  # n p bounds P(at least one), so nothing happens
+    flip = p > 0.5
+    pp = 1.0 - p if flip else p
+    part = max(1, int(INVERSION_MAX_MEAN / pp))
+    k, left = 0, n
+    while left > part:
+        k += binomial_small(state, part, pp)
+        left -= part
+    k += binomial_small(state, left, pp)
+    return n - k if flip else k
+
+
+@numba.njit(**INLINE)
+def binomial_small(state: np.ndarray, n: int, p: float) -> int:
+    """Binomial(n, p) for n p <= 10 and p <= 1/2: inversion from 0 (Kachitvichyanukul & Schmeiser 1988, BINV).
+    When n p is small most draws cost one uniform: n p >= P(some success), so a uniform above it means none."""
+    u = uniform(state)
+    if u >= n * p:
         return 0
-    log_q = math.log1p(-p)
-    if u >= -math.expm1(n * log_q):
+    return _binomial_inverse(1.0 - u, n, p)
+
+
+@numba.njit(**INLINE)
+def binomial_hazard(state: np.ndarray, n: int, hazard: float) -> int:
+    """Binomial(n, 1 - exp(-hazard)), for a per-trial hazard (rate x time); when n x hazard < 1 the probability
+    is computed only if the draw can be nonzero (P(some success) <= n x hazard)."""
+    if n <= 0 or hazard <= 0.0:
         return 0
-    # u is uniform on [0, P(at least one)): invert the geometric law of the first success within n trials
-    first = min(n, max(1, int(math.ceil(math.log1p(-u) / log_q))))
-    rest = n - first
-    return 1 + (rng.binomial(rest, p) if rest > 0 else 0)
+    if n * hazard >= 1.0:
+        return binomial(state, n, -math.expm1(-hazard))
+    u = uniform(state)
+    if u >= n * hazard:
+        return 0
+    return _binomial_inverse(1.0 - u, n, -math.expm1(-hazard))
+
+
+@numba.njit(**INLINE)
+def _binomial_inverse(v: float, n: int, p: float) -> int:
+    """The smallest k with P(X <= k) > v, X ~ Binomial(n, p) (``v`` = 1 - uniform, so that the region of no
+    success is the top of the uniform's range)."""
+    ratio = p / (1.0 - p)
+    pmf = math.exp(n * math.log1p(-p))
+    k = 0
+    while v >= pmf and k < n:
+        v -= pmf
+        pmf *= ratio * (n - k) / (k + 1)
+        k += 1
+    return k
 
 
 @numba.njit(**JIT)
-def poisson_small(rng: np.random.Generator, lam: float, exp_minus_lam: float) -> int:
-    """Poisson(lam) drawn exactly by inversion with one uniform (numpy's sampler above lam = 10)."""
-    if lam <= 0.0:
-        return 0
-    if lam > 10.0:
-        return rng.poisson(lam)
-    u = rng.random()
-    k, term = 0, exp_minus_lam
+def binomial_given_some(state: np.ndarray, n: int, p: float) -> int:
+    """Binomial(n, p) conditioned on at least one success (n >= 1, 0 < p).
+
+    The first success's trial is drawn by inverting its geometric law truncated to
+    n trials; the trials after it are a Binomial(n - first, p). Where at least one
+    success is likely, plain rejection of zeros is cheaper.
+    """
+    if p >= 1.0:
+        return n
+    log_q = math.log1p(-p)
+    some = -math.expm1(n * log_q)
+    if some > 0.5:
+        while True:
+            k = binomial(state, n, p)
+            if k > 0:
+                return k
+    u = uniform(state) * some
+    first = min(n, max(1, int(math.ceil(math.log1p(-u) / log_q))))
+    return 1 + binomial(state, n - first, p)
+
+
+@numba.njit(**JIT)
+def poisson(state: np.ndarray, lam: float) -> int:
+    """Poisson(lam), by inversion of parts of at most mean 10 whose counts add up."""
+    k = 0
+    while lam > INVERSION_MAX_MEAN:
+        k += _poisson_inverse(uniform(state), INVERSION_MAX_MEAN)
+        lam -= INVERSION_MAX_MEAN
+    if lam > 0.0:
+        k += _poisson_inverse(uniform(state), lam)
+    return k
+
+
+@numba.njit(**INLINE)
+def _poisson_inverse(u: float, lam: float) -> int:
+    """The smallest k with P(X <= k) >= u, X ~ Poisson(lam); the table of ``poisson_cdf_table`` uses the same sums."""
+    k, term = 0, math.exp(-lam)
     cdf = term
     while u > cdf and term > 0.0:
         k += 1
@@ -56,8 +199,49 @@ def poisson_small(rng: np.random.Generator, lam: float, exp_minus_lam: float) ->
     return k
 
 
+def poisson_cdf_table(lams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distribution functions P(X <= k), k = 0 .. ``POISSON_TABLE_WIDTH`` - 1, of Poisson(lam) for the distinct
+    ``lams``, one row after another in a flat array, and each entry's row."""
+    values, rows = np.unique(np.asarray(lams, dtype=float), return_inverse=True)
+    table = np.concatenate([_cdf_row(lam, POISSON_TABLE_WIDTH) for lam in values])
+    return table, rows.astype(np.int64)
+
+
+def _cdf_row(lam: float, size: int) -> np.ndarray:
+    term = math.exp(-lam)
+    row, cdf = np.empty(size), term
+    for k in range(size):
+        row[k] = cdf
+        term *= lam / (k + 1)
+        cdf += term
+    return row
+
+
+@numba.njit(**INLINE)
+def poisson_from_table(u: float, table: np.ndarray, row: int) -> int:
+    """How many entries of row ``row`` of a ``poisson_cdf_table`` lie below the uniform ``u``: the Poisson draw
+    by inversion. Counts below 4, nearly all of them, are settled without a branch (the count is unpredictable);
+    ``POISSON_TABLE_WIDTH`` means the row did not settle it: then ``poisson_beyond_table`` finishes the draw."""
+    start = row * POISSON_TABLE_WIDTH
+    k = (u > table[start]) + (u > table[start + 1]) + (u > table[start + 2])
+    if u > table[start + 3]:
+        k = 4
+        while k < POISSON_TABLE_WIDTH and u > table[start + k]:
+            k += 1
+    return k
+
+
 @numba.njit(**JIT)
-def hypergeometric_small(rng: np.random.Generator, good: int, total: int, draws: int) -> int:
+def poisson_beyond_table(state: np.ndarray, u: float, lam: float) -> int:
+    """Poisson(lam) where a table row did not settle it: the full inversion with the same uniform ``u``; above
+    mean 10 (where the table is not used) a fresh draw."""
+    if lam > INVERSION_MAX_MEAN:
+        return poisson(state, lam)
+    return _poisson_inverse(u, lam)
+
+
+@numba.njit(**JIT)
+def hypergeometric(state: np.ndarray, good: int, total: int, draws: int) -> int:
     """How many of ``draws`` items taken without replacement from ``total`` are among ``good``."""
     if good <= 0 or draws <= 0:
         return 0
@@ -65,95 +249,114 @@ def hypergeometric_small(rng: np.random.Generator, good: int, total: int, draws:
         return draws
     hits = 0
     for _ in range(draws):
-        if rng.random() * total < good:
+        if uniform(state) * total < good:
             hits += 1
             good -= 1
         total -= 1
     return hits
 
 
+# ---------------------------------------------------------------------- fast clock
+
 @numba.njit(**JIT)
-def fast_step(rng, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced, use_forced,
-              pools, probabilities, track_dye, counts):
-    """Advance membranes and RRPs of all neurons by one step; fills the ``spikes`` and ``released`` counts.
+def fast_step(stream, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced, use_forced,
+              pools, rates, track_dye, counts, senders):
+    """Advance membranes and RRPs of all neurons by one step; fills ``spikes``, ``released`` and ``senders``.
 
     Arguments are grouped as ``SynapseNetworkModel._run_kernel`` passes them:
     membrane (v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left), cell constants (v_rest, v_reset,
-    threshold, decay_m, refractory_steps, background_p, background_exp, jump_background), decays of the
-    AMPA, NMDA, GABA and background drives, pools (rrp, recycling, surface, release_sites, rrp_dye,
-    recycling_dye), probabilities (p_release, p_spontaneous, p_prime) and counts (spikes, released,
-    spike_count, released_count, slow_spike_count). Returns the number of neurons that released.
+    threshold, decay_m, refractory_steps, background_p, background_row, background_cdf, jump_background),
+    decays of the AMPA, NMDA, GABA and background drives, pools (rrp, recycling, surface, release_sites, rrp_dye,
+    recycling_dye, spontaneous_clock, priming_clock), rates (p_release per vesicle and spike; hazards per
+    step: spontaneous fusion per vesicle, priming per empty site) and counts (spikes, released,
+    spike_count, released_count, slow_spike_count). Returns how many neurons released (the first
+    entries of ``senders``).
     """
     v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left = membrane
-    v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, background_exp, jump_background = cell
+    (v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, background_row, background_cdf,
+     jump_background) = cell
     decay_ampa, decay_nmda, decay_gaba, decay_background = decays
-    rrp, recycling, surface, release_sites, rrp_dye, recycling_dye = pools
-    p_release, p_spontaneous, p_prime = probabilities
+    rrp, recycling, surface, release_sites, rrp_dye, recycling_dye, spontaneous_clock, priming_clock = pools
+    p_release, spontaneous_hazard, priming_hazard = rates
     spikes, released, spike_count, released_count, slow_spike_count = counts
-    n_senders = 0
-    for i in range(v.size):
-        k = poisson_small(rng, background_p[i], background_exp[i])
+    n = v.size
+    for i in range(n):  # background input: the one draw every neuron needs every step
+        u = uniform(stream)
+        k = poisson_from_table(u, background_cdf, background_row[i])
+        if k == POISSON_TABLE_WIDTH or background_p[i] > INVERSION_MAX_MEAN:
+            k = poisson_beyond_table(stream, u, background_p[i])
         g_bg[i] += k * jump_background[i]
-        spiked = False
-        if refractory_left[i] > 0:
-            refractory_left[i] -= 1
-        else:
-            drive = (g_ampa[i] * (1.0 - ampa_block) + g_nmda[i] * (1.0 - nmda_block)
-                     - g_gaba[i] + g_bg[i] + extra_mV[i])
-            target = v_rest[i] + drive
-            v[i] = target + (v[i] - target) * decay_m[i]
-            spiked = v[i] >= threshold[i]
-        if use_forced and forced[i]:
-            spiked = True
-        if spiked:
-            v[i] = v_reset[i]
-            refractory_left[i] = refractory_steps[i]
+    ampa_pass, nmda_pass = 1.0 - ampa_block, 1.0 - nmda_block
+    for i in range(n):  # membranes and spikes: no draws, no branches
+        free_running = refractory_left[i] == 0
+        target = v_rest[i] + g_ampa[i] * ampa_pass + g_nmda[i] * nmda_pass - g_gaba[i] + g_bg[i] + extra_mV[i]
+        v_next = target + (v[i] - target) * decay_m[i]
+        spiked = (free_running and v_next >= threshold[i]) or (use_forced and forced[i])
+        v[i] = v_reset[i] if spiked else (v_next if free_running else v[i])
+        refractory_left[i] = refractory_steps[i] if spiked else max(refractory_left[i] - 1, 0)
         spikes[i] = spiked
-        if spiked:
+    # one short loop each, so that the compiler can vectorise them
+    _scale(g_ampa, decay_ampa)
+    _scale(g_nmda, decay_nmda)
+    _scale(g_gaba, decay_gaba)
+    _scale(g_bg, decay_background)
+    for i in range(n):  # hazard clocks (no hazard when the RRP is empty, or no site or vesicle to prime)
+        spontaneous_clock[i] -= rrp[i] * spontaneous_hazard[i]
+    for i in range(n):
+        priming_clock[i] -= (release_sites[i] - rrp[i]) * priming_hazard[i] * (recycling[i] > 0)
+    n_senders = 0
+    for i in range(n):  # release and priming, where a spike or a clock says so
+        released[i] = 0
+        if not (spikes[i] or spontaneous_clock[i] <= 0.0 or priming_clock[i] <= 0.0):
+            continue
+        out = 0
+        if spontaneous_clock[i] <= 0.0:
+            out = binomial_given_some(stream, rrp[i], -math.expm1(-spontaneous_hazard[i]))
+            spontaneous_clock[i] = exponential(stream)
+        if spikes[i]:
             spike_count[i] += 1
             slow_spike_count[i] += 1
-        g_ampa[i] *= decay_ampa
-        g_nmda[i] *= decay_nmda
-        g_gaba[i] *= decay_gaba
-        g_bg[i] *= decay_background
-
-        out = sparse_binomial(rng, rrp[i], p_spontaneous[i])
-        if spiked:
-            out += rng.binomial(rrp[i] - out, p_release[i])
+            out += binomial(stream, rrp[i] - out, p_release[i])
+        released[i] = out
         if out > 0:
             if track_dye:
-                rrp_dye[i] -= hypergeometric_small(rng, rrp_dye[i], rrp[i], out)
+                rrp_dye[i] -= hypergeometric(stream, rrp_dye[i], rrp[i], out)
             rrp[i] -= out
             surface[i] += out
+            released_count[i] += out
+            senders[n_senders] = i
             n_senders += 1
-        released[i] = out
-        released_count[i] += out
-
-        free = release_sites[i] - rrp[i]
-        if free > 0 and recycling[i] > 0:
-            primed = min(sparse_binomial(rng, free, p_prime[i]), recycling[i])
-            if primed > 0:
-                if track_dye:
-                    moved = hypergeometric_small(rng, recycling_dye[i], recycling[i], primed)
-                    recycling_dye[i] -= moved
-                    rrp_dye[i] += moved
-                recycling[i] -= primed
-                rrp[i] += primed
+            priming_clock[i] -= out * priming_hazard[i] * (recycling[i] > 0)  # the sites just emptied
+        if priming_clock[i] <= 0.0:
+            free = release_sites[i] - rrp[i]
+            primed = min(binomial_given_some(stream, free, -math.expm1(-priming_hazard[i])), recycling[i])
+            priming_clock[i] = exponential(stream)
+            if track_dye:
+                moved = hypergeometric(stream, recycling_dye[i], recycling[i], primed)
+                recycling_dye[i] -= moved
+                rrp_dye[i] += moved
+            recycling[i] -= primed
+            rrp[i] += primed
     return n_senders
 
 
 @numba.njit(**JIT)
-def deliver(released, is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump_gaba,
+def _scale(values, factor):
+    for i in range(values.size):
+        values[i] *= factor
+
+
+@numba.njit(**JIT)
+def deliver(senders, n_senders, released, is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump_gaba,
             g_ampa, g_nmda, g_gaba, ampa_quanta, boutons):
-    """Add every sender's released quanta to its targets' synaptic drives.
+    """Add the released quanta of the first ``n_senders`` ``senders`` to their targets' synaptic drives.
 
     Returns the glutamatergic vesicles released summed over all boutons (vesicles x out-degree).
     """
     glutamate_vesicles = 0.0
-    for j in range(released.size):
+    for n in range(n_senders):
+        j = senders[n]
         q = released[j]
-        if q == 0:
-            continue
         if is_excitatory[j]:
             glutamate_vesicles += q * boutons[j]
             for s in range(indptr[j], indptr[j + 1]):
@@ -169,8 +372,8 @@ def deliver(released, is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump
 
 
 @numba.njit(**JIT)
-def run_steps(n_steps, rng, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced, force_first,
-              pools, probabilities, track_dye, counts, network, glutamate):
+def run_steps(n_steps, stream, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced, force_first,
+              pools, rates, track_dye, counts, senders, network, glutamate):
     """Advance ``n_steps`` steps of ``dt``; returns (ambient glutamate in uM, glutamate molecules released).
 
     ``network`` is (is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump_gaba, ampa_quanta, boutons);
@@ -183,16 +386,28 @@ def run_steps(n_steps, rng, membrane, cell, decays, ampa_block, nmda_block, extr
     molecules_total = 0.0
     for step in range(n_steps):
         use_forced = force_first and step == 0
-        n_senders = fast_step(rng, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced, use_forced,
-                              pools, probabilities, track_dye, counts)
+        n_senders = fast_step(stream, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced,
+                              use_forced, pools, rates, track_dye, counts, senders)
         molecules = 0.0
         if n_senders > 0:
-            molecules = molecules_per_vesicle * deliver(released, is_excitatory, indptr, indices, jump_ampa,
-                                                        jump_nmda, jump_gaba, g_ampa, g_nmda, g_gaba,
-                                                        ampa_quanta, boutons)
+            molecules = molecules_per_vesicle * deliver(senders, n_senders, released, is_excitatory, indptr,
+                                                        indices, jump_ampa, jump_nmda, jump_gaba, g_ampa, g_nmda,
+                                                        g_gaba, ampa_quanta, boutons)
         ambient_uM = ambient_uM * eaat_decay + nonvesicular_uM_per_step + molecules * uM_per_molecule
         molecules_total += molecules
     return ambient_uM, molecules_total
+
+
+# ---------------------------------------------------------------------- slow clock
+
+
+@numba.njit(**JIT)
+def relax_adenosine(adenosine_uM, ampa_quanta, baseline_uM, relax, uM_per_quantum):
+    """Adenosine at each site relaxes a fraction ``relax`` to baseline and gains ``uM_per_quantum`` per
+    AMPA quantum received since the last update (``ampa_quanta`` is then cleared)."""
+    for i in range(adenosine_uM.size):
+        adenosine_uM[i] += (baseline_uM - adenosine_uM[i]) * relax + uM_per_quantum * ampa_quanta[i]
+        ampa_quanta[i] = 0.0
 
 
 @numba.njit(**JIT)
@@ -204,8 +419,96 @@ def mean_over_targets(indptr, indices, values, fallback):
         if stop == start:
             out[j] = fallback[j]
             continue
-        total = 0.0
-        for s in range(start, stop):
-            total += values[indices[s]]
+        # four running sums in a fixed order: independent adds, and the same result on every run
+        s0 = s1 = s2 = s3 = 0.0
+        s = start
+        while s + 4 <= stop:
+            s0 += values[indices[s]]
+            s1 += values[indices[s + 1]]
+            s2 += values[indices[s + 2]]
+            s3 += values[indices[s + 3]]
+            s += 4
+        total = (s0 + s1) + (s2 + s3)
+        for r in range(s, stop):
+            total += values[indices[r]]
         out[j] = total / (stop - start)
+    return out
+
+
+@numba.njit(**JIT)
+def a1_release_probability(indptr, indices, adenosine_uM, bath_uM, ec50_uM, hill, a1_block,
+                           base_probability, a1_max_inhibition, occupancy, p_release):
+    """A1 occupancy (Hill) from the mean adenosine at each neuron's targets plus the bath, and the
+    release probability it leaves: ``base_probability`` x (1 - ``a1_max_inhibition`` x occupancy)."""
+    at_targets = mean_over_targets(indptr, indices, adenosine_uM, adenosine_uM)
+    ec50_hill = ec50_uM ** hill
+    for i in range(occupancy.size):
+        total = at_targets[i] + bath_uM
+        bound = total if hill == 1.0 else total ** hill
+        occupancy[i] = bound / (bound + ec50_hill) * (1.0 - a1_block)
+        p_release[i] = base_probability[i] * (1.0 - a1_max_inhibition[i] * occupancy[i])
+
+
+@numba.njit(**JIT)
+def relax_synapsin(synapsin, rate_trace_hz, occupancy, baseline, activity_gain_per_hz, a1_gain, relax):
+    """Phospho-synapsin moves a fraction ``relax`` towards its target (clipped to 0-1): baseline +
+    activity gain x firing-rate trace - A1 gain x occupancy."""
+    for i in range(synapsin.size):
+        target = min(max(baseline + activity_gain_per_hz * rate_trace_hz[i] - a1_gain * occupancy[i], 0.0), 1.0)
+        synapsin[i] += (target - synapsin[i]) * relax
+
+
+@numba.njit(**JIT)
+def relax_rate_trace(rate_trace_hz, slow_spikes, span_s, relax):
+    """The firing-rate trace (Hz) moves a fraction ``relax`` towards the last span's rate; clears the count."""
+    for i in range(rate_trace_hz.size):
+        rate_trace_hz[i] += (slow_spikes[i] / span_s - rate_trace_hz[i]) * relax
+        slow_spikes[i] = 0
+
+
+@numba.njit(**JIT)
+def retrieve_and_exchange(stream, pools, rates, span_s, dye_in_bath, track_dye, endocytosed):
+    """Endocytosis (surface -> recycling) then the reserve exchange, over one slow span ``span_s``.
+
+    ``pools`` is (surface, recycling, reserve, recycling_dye, reserve_dye); ``rates`` is (endocytosis,
+    mobilisation at full phospho-synapsin, tethering) per s per vesicle and the phospho-synapsin fraction.
+    Vesicles retrieved while dye is in the bath take it up; dye moves between recycling and reserve with
+    the vesicles drawn (hypergeometric). Adds the retrieved vesicles to ``endocytosed``.
+    """
+    surface, recycling, reserve, recycling_dye, reserve_dye = pools
+    endocytosis_rate, mobilisation_rate, tethering_rate, synapsin = rates
+    for i in range(surface.size):
+        retrieved = binomial_hazard(stream, surface[i], endocytosis_rate[i] * span_s)
+        surface[i] -= retrieved
+        recycling[i] += retrieved
+        endocytosed[i] += retrieved
+        if dye_in_bath:
+            recycling_dye[i] += retrieved
+        mobilised = binomial_hazard(stream, reserve[i], mobilisation_rate[i] * synapsin[i] * span_s)
+        tethered = binomial_hazard(stream, recycling[i], tethering_rate[i] * span_s)
+        if track_dye:
+            mobilised_dye = hypergeometric(stream, reserve_dye[i], reserve[i], mobilised)
+            tethered_dye = hypergeometric(stream, recycling_dye[i], recycling[i], tethered)
+            reserve_dye[i] += tethered_dye - mobilised_dye
+            recycling_dye[i] += mobilised_dye - tethered_dye
+        reserve[i] += tethered - mobilised
+        recycling[i] += mobilised - tethered
+
+
+# ---------------------------------------------------------------------- readouts
+
+
+@numba.njit(**JIT)
+def block_sums(arrays, split):
+    """Sums of each array over its entries before ``split`` and from ``split`` on: shape (len(arrays), 2)."""
+    out = np.zeros((len(arrays), 2))
+    for a in range(len(arrays)):
+        values = arrays[a]
+        first = 0.0
+        for i in range(split):
+            first += values[i]
+        second = 0.0
+        for i in range(split, values.size):
+            second += values[i]
+        out[a, 0], out[a, 1] = first, second
     return out

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.kernels import poisson_cdf_table
 from sim.params import NeuronParams, SynapseParams
 
 #: a drawn threshold is kept at least this far above the reset potential (mV)
@@ -31,7 +32,8 @@ class MembraneConstants:
     decay_m: np.ndarray          # exp(-dt / tau_m)
     refractory_steps: np.ndarray
     background_p: np.ndarray     # mean background events per step
-    background_exp: np.ndarray   # exp(-background_p), for the Poisson sampler
+    background_row: np.ndarray   # row of ``background_cdf`` for this neuron's mean
+    background_cdf: np.ndarray   # Poisson distribution functions of the distinct means (``sim.kernels``), flat
     jump_background: np.ndarray  # mV per event
     jump_ampa: np.ndarray        # mV per glutamate quantum
     jump_nmda: np.ndarray
@@ -46,7 +48,8 @@ def membrane_constants(by_type: list[tuple[np.ndarray, NeuronParams]], syn: Syna
                        n: int, rng: np.random.Generator) -> MembraneConstants:
     """Constants of every neuron from its type's parameters; thresholds drawn with the type's SD."""
     per_neuron = [name for name in MembraneConstants.__dataclass_fields__
-                  if name not in ("decay_ampa", "decay_nmda", "decay_gaba", "decay_background")]
+                  if name not in ("decay_ampa", "decay_nmda", "decay_gaba", "decay_background", "background_row",
+                                  "background_cdf")]
     arrays = {name: np.zeros(n) for name in per_neuron}
     for idx, p in by_type:
         arrays["v_rest_mV"][idx] = p.v_rest_mV
@@ -61,9 +64,9 @@ def membrane_constants(by_type: list[tuple[np.ndarray, NeuronParams]], syn: Syna
         arrays["jump_nmda"][idx] = p.nmda_weight_mV * p.tau_m_ms / syn.nmda_tau_ms
         arrays["jump_gaba"][idx] = p.gaba_weight_mV * p.tau_m_ms / syn.gaba_tau_ms
     arrays["refractory_steps"] = arrays["refractory_steps"].astype(np.int64)
-    arrays["background_exp"] = np.exp(-arrays["background_p"])
+    background_cdf, background_row = poisson_cdf_table(arrays["background_p"])
     return MembraneConstants(
-        **arrays,
+        **arrays, background_row=background_row, background_cdf=background_cdf,
         decay_ampa=float(np.exp(-dt_ms / syn.ampa_tau_ms)),
         decay_nmda=float(np.exp(-dt_ms / syn.nmda_tau_ms)),
         decay_gaba=float(np.exp(-dt_ms / syn.gaba_tau_ms)),

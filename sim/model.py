@@ -12,11 +12,13 @@ end where a slow update, a time-series row or a stimulus falls.
 
 from __future__ import annotations
 
+import math
+
 import mesa
 import numpy as np
 
+from sim import kernels
 from sim.agents import GABAergicNeuron, GlutamatergicNeuron
-from sim.kernels import run_steps
 from sim.membrane import Membrane, membrane_constants
 from sim.network import build_connectivity, network_space
 from sim.params import CELL_TYPES, Scenario
@@ -81,8 +83,8 @@ class SynapseNetworkModel(mesa.Model):
         self.bouton = BoutonParameters.draw(rng, self._by_type(s.vesicles), n)
         const = membrane_constants(self._by_type(s.neurons), s.synapses, s.protocol.dt_ms, n, rng)
         self.membrane = Membrane(const, rng)
-        self.p_prime = step_probability(self.bouton.priming_rate_per_s, self.dt_s)
-        self.p_spontaneous = step_probability(self.bouton.spontaneous_rate_per_s, self.dt_s)
+        self.priming_hazard = self.bouton.priming_rate_per_s * self.dt_s           # per empty site per step
+        self.spontaneous_hazard = self.bouton.spontaneous_rate_per_s * self.dt_s   # per primed vesicle per step
         self.boutons_per_neuron = np.maximum(self.connectivity.out_degree, 1)
         g = s.glutamate
         volume_l = g.extracellular_volume_per_neuron_um3 * n * 1e-15
@@ -99,63 +101,67 @@ class SynapseNetworkModel(mesa.Model):
             self.rate_trace_hz[self.type_index[kind]] = INITIAL_RATE_HZ[kind]
         self.ampa_quanta = np.zeros(n)
         self.slow_spikes = np.zeros(n, dtype=np.int64)
+        self.a1_occupancy, self.p_release = np.zeros(n), np.zeros(n)
         self._update_release_probability()
         self._update_synapsin(relax=1.0)
         self.pools = VesiclePools(self.bouton, initial_pools(self.bouton, self.rate_trace_hz, self.synapsin,
                                                             self.p_release))
+        self.stream = kernels.seed_stream(self.dynamics_rng)
+        self.pools.start_clocks(self.stream)
         self.ambient_glutamate_uM = s.glutamate.nonvesicular_uM_per_s * s.glutamate.eaat_tau_s
-        self._set_endocytosis_probability()
+        self._set_endocytosis_rate()
         self._zeros = np.zeros(n)
         self._zeros_bool = np.zeros(n, dtype=bool)
         self.extra_mV = self._zeros.copy()
         self.dye_in_bath = False
         self.spikes = np.zeros(n, dtype=np.bool_)
         self.released = np.zeros(n, dtype=np.int64)
+        self._senders = np.zeros(n, dtype=np.int64)
         self._nonvesicular_per_step = s.glutamate.nonvesicular_uM_per_s * self.dt_s
 
     # ------------------------------------------------------------------ slow variables
 
     def _update_release_probability(self) -> None:
         """A1 occupancy from the adenosine at each neuron's targets, and the resulting release probability."""
-        a = self.params.adenosine
-        at_targets = self.connectivity.mean_over_targets(self.adenosine_uM, fallback=self.adenosine_uM)
-        total = at_targets + self.drugs.adenosine_bath_uM
-        hill = total ** a.a1_hill
-        self.a1_occupancy = hill / (hill + a.a1_ec50_uM ** a.a1_hill) * (1.0 - self.drugs.a1_block)
-        self.p_release = self.bouton.release_probability * (1.0 - self.bouton.a1_max_inhibition * self.a1_occupancy)
+        a, (indptr, indices) = self.params.adenosine, self.connectivity.unsigned_csr
+        kernels.a1_release_probability(indptr, indices, self.adenosine_uM, self.drugs.adenosine_bath_uM,
+                                       a.a1_ec50_uM, a.a1_hill, self.drugs.a1_block, self.bouton.release_probability,
+                                       self.bouton.a1_max_inhibition, self.a1_occupancy, self.p_release)
 
     def _update_synapsin(self, relax: float) -> None:
         """Move phospho-synapsin a fraction ``relax`` towards its activity- and A1-dependent target."""
         p = self.params.synapsin
-        target = np.clip(p.baseline + p.activity_gain_per_hz * self.rate_trace_hz - p.a1_gain * self.a1_occupancy,
-                         0.0, 1.0)
-        self.synapsin += (target - self.synapsin) * relax
+        kernels.relax_synapsin(self.synapsin, self.rate_trace_hz, self.a1_occupancy, p.baseline,
+                               p.activity_gain_per_hz, p.a1_gain, relax)
 
-    def _set_endocytosis_probability(self) -> None:
-        factor = np.where(self.connectivity.is_excitatory, self.drugs.endocytosis_factor_glu,
-                          self.drugs.endocytosis_factor_gaba)
-        self.p_endocytosis = step_probability(self.bouton.endocytosis_rate_per_s * factor,
-                                              self.slow_every * self.dt_s)
+    def _set_endocytosis_rate(self) -> None:
+        """Each bouton's endocytosis rate (per s per surface vesicle) under the drugs' effect on its type."""
+        factors = (self.drugs.endocytosis_factor_glu, self.drugs.endocytosis_factor_gaba)
+        if factors != getattr(self, "_endocytosis_factors", None):
+            self._endocytosis_factors = factors
+            self.endocytosis_rate_per_s = self.bouton.endocytosis_rate_per_s * np.where(
+                self.connectivity.is_excitatory, *factors)
+
+    @property
+    def p_endocytosis(self) -> np.ndarray:
+        """Probability that a surface vesicle is retrieved within one slow step."""
+        return step_probability(self.endocytosis_rate_per_s, self.slow_every * self.dt_s)
 
     def _slow_update(self) -> None:
         s = self.params
         span_s = self.slow_every * self.dt_s
         self.drugs = self.pharmacology.effects(self.time_s)
-        self._set_endocytosis_probability()
+        self._set_endocytosis_rate()
         ad = s.adenosine
-        released = ad.release_per_quantum_uM * self.drugs.adenosine_gain * (1.0 - self.drugs.ampa_block)
-        self.adenosine_uM += ((ad.baseline_uM - self.adenosine_uM) * step_probability(1.0 / ad.tau_s, span_s)
-                              + released * self.ampa_quanta)
-        self.ampa_quanta[:] = 0.0
+        per_quantum_uM = ad.release_per_quantum_uM * self.drugs.adenosine_gain * (1.0 - self.drugs.ampa_block)
+        kernels.relax_adenosine(self.adenosine_uM, self.ampa_quanta, ad.baseline_uM,
+                                _relax_fraction(ad.tau_s, span_s), per_quantum_uM)
         self._update_release_probability()
-        self.rate_trace_hz += ((self.slow_spikes / span_s - self.rate_trace_hz)
-                               * step_probability(1.0 / s.synapsin.activity_tau_s, span_s))
-        self.slow_spikes[:] = 0
-        self._update_synapsin(relax=float(step_probability(1.0 / s.synapsin.tau_s, span_s)))
-        self.recorder.endocytosed += self.pools.endocytose(self.dynamics_rng, self.p_endocytosis, self.dye_in_bath)
-        self.pools.exchange_reserve(self.dynamics_rng,
-                                    step_probability(self.bouton.mobilisation_rate_per_s * self.synapsin, span_s),
-                                    step_probability(self.bouton.tethering_rate_per_s, span_s))
+        kernels.relax_rate_trace(self.rate_trace_hz, self.slow_spikes, span_s,
+                                 _relax_fraction(s.synapsin.activity_tau_s, span_s))
+        self._update_synapsin(relax=_relax_fraction(s.synapsin.tau_s, span_s))
+        self.pools.retrieve_and_exchange(self.stream, self.endocytosis_rate_per_s, self.synapsin, span_s,
+                                         self.dye_in_bath, self.recorder.endocytosed)
 
     # ------------------------------------------------------------------ one time step
 
@@ -198,20 +204,20 @@ class SynapseNetworkModel(mesa.Model):
     def _run_kernel(self, n_steps: int, forced: np.ndarray | None) -> float:
         """Run the compiled fast clock for ``n_steps``; returns glutamate molecules released."""
         m, c, pools, rec = self.membrane, self.membrane.const, self.pools, self.recorder
-        cp, g = self.connectivity.post_by_pre, self.params.glutamate
-        self.ambient_glutamate_uM, molecules = run_steps(
-            n_steps, self.dynamics_rng,
+        (indptr, indices), g = self.connectivity.unsigned_csr, self.params.glutamate
+        self.ambient_glutamate_uM, molecules = kernels.run_steps(
+            n_steps, self.stream,
             (m.v_mV, m.g_ampa, m.g_nmda, m.g_gaba, m.g_background, m.refractory_left),
             (c.v_rest_mV, c.v_reset_mV, c.threshold_mV, c.decay_m, c.refractory_steps, c.background_p,
-             c.background_exp, c.jump_background),
+             c.background_row, c.background_cdf, c.jump_background),
             (c.decay_ampa, c.decay_nmda, c.decay_gaba, c.decay_background),
             self.drugs.ampa_block, self.drugs.nmda_block, self.extra_mV,
             self._zeros_bool if forced is None else forced, forced is not None,
             (pools.rrp, pools.recycling, pools.surface, self.bouton.release_sites, pools.rrp_dye,
-             pools.recycling_dye),
-            (self.p_release, self.p_spontaneous, self.p_prime), pools.any_dye,
-            (self.spikes, self.released, rec.spikes, rec.released, self.slow_spikes),
-            (self.connectivity.is_excitatory, cp.indptr, cp.indices, c.jump_ampa, c.jump_nmda, c.jump_gaba,
+             pools.recycling_dye, pools.spontaneous_clock, pools.priming_clock),
+            (self.p_release, self.spontaneous_hazard, self.priming_hazard), pools.any_dye,
+            (self.spikes, self.released, rec.spikes, rec.released, self.slow_spikes), self._senders,
+            (self.connectivity.is_excitatory, indptr, indices, c.jump_ampa, c.jump_nmda, c.jump_gaba,
              self.ampa_quanta, self.boutons_per_neuron),
             (self.ambient_glutamate_uM, self.eaat_decay, self._nonvesicular_per_step, self.uM_per_molecule,
              g.molecules_per_vesicle))
@@ -240,3 +246,8 @@ class SynapseNetworkModel(mesa.Model):
             agents = sorted(self.agents, key=lambda a: a.index)
             self._space = network_space(self.connectivity, agents, self.random)
         return self._space
+
+
+def _relax_fraction(tau_s: float, span_s: float) -> float:
+    """Fraction of the way to its target that a variable with time constant ``tau_s`` moves in ``span_s``."""
+    return -math.expm1(-span_s / tau_s)

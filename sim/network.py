@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,22 +29,16 @@ class Connectivity:
     def out_degree(self) -> np.ndarray:
         return np.diff(self.post_by_pre.indptr)
 
-    def deliver(self, amounts: np.ndarray, senders: np.ndarray) -> np.ndarray:
-        """Sum over each neuron's inputs of ``amounts`` sent by the presynaptic ``senders``."""
-        if senders.size == 0:
-            return np.zeros(self.n_neurons)
-        indptr, indices = self.post_by_pre.indptr, self.post_by_pre.indices
-        starts, counts = indptr[senders], indptr[senders + 1] - indptr[senders]
-        total = int(counts.sum())
-        if total == 0:
-            return np.zeros(self.n_neurons)
-        offsets = np.repeat(starts - (np.cumsum(counts) - counts), counts)
-        targets = indices[np.arange(total) + offsets]
-        return np.bincount(targets, weights=np.repeat(amounts, counts), minlength=self.n_neurons)
+    @cached_property
+    def unsigned_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """``post_by_pre``'s (indptr, indices) as unsigned integers, which the compiled kernels index with no
+        check for negative indices."""
+        dtype = np.uint32 if self.n_synapses < 2**32 else np.uint64
+        return self.post_by_pre.indptr.astype(dtype), self.post_by_pre.indices.astype(dtype)
 
     def mean_over_targets(self, values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
         """Each neuron's average of ``values`` over its targets; ``fallback`` where it has none."""
-        return kernels.mean_over_targets(self.post_by_pre.indptr, self.post_by_pre.indices, values, fallback)
+        return kernels.mean_over_targets(*self.unsigned_csr, values, fallback)
 
     def to_networkx(self):
         """The connectivity as a networkx DiGraph (nodes carry ``kind``)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.kernels import block_sums
 from sim.params import CELL_TYPES, SUFFIX
 
 PULSE_COLUMNS = ("pulse", "stimulus", "kind", "time_s", "n_stimulated_glu", "n_stimulated_gaba",
@@ -39,6 +40,8 @@ class Recorder:
         self.endocytosed = np.zeros(n, dtype=np.int64)
         self.glutamate_molecules = 0.0
         self.steps = 0
+        sizes = np.array([len(model.type_index[kind]) for kind in CELL_TYPES], dtype=float)
+        self._per_neuron = np.divide(1.0, sizes, out=np.full(sizes.size, np.nan), where=sizes > 0)  # NaN: no cells
         self.rows: list[dict] = []
         self.pulse_rows: list[dict] = []
 
@@ -51,21 +54,29 @@ class Recorder:
         """Close the current interval: one time-series row."""
         m = self.model
         span_s = self.steps * m.dt_s
+        counts = {"spikes": self.spikes, "released": self.released, "rrp": m.pools.rrp, "surface": m.pools.surface,
+                  "recycling": m.pools.recycling, "reserve": m.pools.reserve, "endocytosed": self.endocytosed,
+                  "total": m.bouton.total, "rrp_dye": m.pools.rrp_dye, "recycling_dye": m.pools.recycling_dye,
+                  "reserve_dye": m.pools.reserve_dye}
+        fractions = {"release_probability": m.p_release, "a1_occupancy": m.a1_occupancy,
+                     "phospho_synapsin": m.synapsin, "adenosine_uM": m.adenosine_uM}
+        split = m.type_slice["glutamatergic"].stop  # glutamatergic neurons first, then GABAergic
+        sums = np.vstack([block_sums(tuple(counts.values()), split), block_sums(tuple(fractions.values()), split)])
+        means = (sums * self._per_neuron).T.tolist()
         row = {"time_s": m.time_s}
-        for kind in CELL_TYPES:
-            idx, t = m.type_slice[kind], SUFFIX[kind]
-            row[f"rate_{t}_hz"] = _mean(self.spikes, idx) / span_s
-            row[f"released_{t}_per_s"] = _mean(self.released, idx) / span_s
+        for kind, type_means in zip(CELL_TYPES, means, strict=True):
+            t, mean = SUFFIX[kind], dict(zip([*counts, *fractions], type_means, strict=True))
+            row[f"rate_{t}_hz"] = mean["spikes"] / span_s
+            row[f"released_{t}_per_s"] = mean["released"] / span_s
             for pool in ("rrp", "surface", "recycling", "reserve"):
-                row[f"{pool}_{t}"] = _mean(getattr(m.pools, pool), idx)
-            row[f"recycling_flux_{t}_per_s"] = _mean(self.endocytosed, idx) / span_s
-            row[f"phluorin_{t}"] = _mean(m.pools.surface, idx) / max(_mean(m.bouton.total, idx), 1e-12)
-            row[f"fm_dye_{t}"] = _mean(m.pools.dye, idx)
-            row[f"release_probability_{t}"] = _mean(m.p_release, idx)
-            row[f"a1_occupancy_{t}"] = _mean(m.a1_occupancy, idx)
-            row[f"phospho_synapsin_{t}"] = _mean(m.synapsin, idx)
+                row[f"{pool}_{t}"] = mean[pool]
+            row[f"recycling_flux_{t}_per_s"] = mean["endocytosed"] / span_s
+            row[f"phluorin_{t}"] = mean["surface"] / max(mean["total"], 1e-12)
+            row[f"fm_dye_{t}"] = mean["rrp_dye"] + mean["recycling_dye"] + mean["reserve_dye"]
+            for name in ("release_probability", "a1_occupancy", "phospho_synapsin"):
+                row[f"{name}_{t}"] = mean[name]
         row["glutamate_released_per_s"] = self.glutamate_molecules / span_s
-        row["adenosine_uM"] = float(m.adenosine_uM.mean()) + m.drugs.adenosine_bath_uM
+        row["adenosine_uM"] = float(sums[-1].sum()) / m.connectivity.n_neurons + m.drugs.adenosine_bath_uM
         row["ambient_glutamate_uM"] = m.ambient_glutamate_uM
         row["ketamine_uM"] = m.drugs.ketamine_uM
         row["nmda_block"] = m.drugs.nmda_block
@@ -93,11 +104,6 @@ class Recorder:
 
     def pulses(self) -> pd.DataFrame:
         return pd.DataFrame(self.pulse_rows, columns=list(PULSE_COLUMNS))
-
-
-def _mean(values: np.ndarray, block: slice) -> float:
-    part = values[block]
-    return float(part.mean()) if part.size else float("nan")
 
 
 def summarise(timeseries: pd.DataFrame, pulses: pd.DataFrame, warmup_s: float,

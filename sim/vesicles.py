@@ -1,7 +1,7 @@
 """Vesicle pools of every neuron's representative bouton and their slow-clock transitions.
 
-Release and priming run on the fast clock in ``sim.kernels``; endocytosis and
-the reserve exchange run here, vectorised over neurons, every ``protocol.slow_dt_ms``.
+Release and priming run on the fast clock, endocytosis and the reserve exchange
+every ``protocol.slow_dt_ms``; both in the compiled kernels of ``sim.kernels``.
 
 Pools (integer vesicle counts, their sum conserved exactly per neuron):
 ``rrp`` (docked, primed), ``surface`` (fused, pHluorin-visible), ``recycling``
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import kernels
 from sim.params import VesicleParams
 
 POOLS = ("rrp", "surface", "recycling", "reserve")
@@ -103,37 +104,23 @@ class VesiclePools:
         """FM-dye-labelled vesicles per bouton."""
         return self.rrp_dye + self.recycling_dye + self.reserve_dye
 
-    def endocytose(self, rng: np.random.Generator, p_endo: np.ndarray, dye_in_bath: bool) -> np.ndarray:
-        """Surface -> recycling; vesicles retrieved while dye is in the bath take it up."""
-        retrieved = rng.binomial(self.surface, p_endo)
-        self.surface -= retrieved
-        self.recycling += retrieved
-        if dye_in_bath:
-            self.recycling_dye += retrieved
-            self.any_dye = True
-        return retrieved
+    def start_clocks(self, stream: np.ndarray) -> None:
+        """Fresh hazard clocks (exponentials, mean 1) for spontaneous fusion and priming (see ``sim.kernels``)."""
+        n = self.rrp.size
+        self.spontaneous_clock = kernels.exponentials(stream, n)
+        self.priming_clock = kernels.exponentials(stream, n)
 
-    def exchange_reserve(self, rng: np.random.Generator, p_mobilise: np.ndarray, p_tether: np.ndarray) -> None:
-        """Reserve <-> recycling: mobilisation (synapsin-dependent) and re-tethering."""
-        mobilised = rng.binomial(self.reserve, p_mobilise)
-        tethered = rng.binomial(self.recycling, p_tether)
-        mob_dye = self._labelled(rng, self.reserve_dye, self.reserve, mobilised)
-        teth_dye = self._labelled(rng, self.recycling_dye, self.recycling, tethered)
-        self.reserve += tethered - mobilised
-        self.recycling += mobilised - tethered
-        self.reserve_dye += teth_dye - mob_dye
-        self.recycling_dye += mob_dye - teth_dye
-
-    def _labelled(self, rng: np.random.Generator, labelled: np.ndarray, pool: np.ndarray,
-                  moved: np.ndarray) -> np.ndarray:
-        """How many of ``moved`` vesicles drawn from ``pool`` carry dye (hypergeometric)."""
-        out = np.zeros_like(moved)
-        if not self.any_dye:
-            return out
-        idx = np.flatnonzero((labelled > 0) & (moved > 0))
-        if idx.size:
-            out[idx] = rng.hypergeometric(labelled[idx], pool[idx] - labelled[idx], moved[idx])
-        return out
+    def retrieve_and_exchange(self, stream: np.ndarray, endocytosis_rate_per_s: np.ndarray, synapsin: np.ndarray,
+                              span_s: float, dye_in_bath: bool, endocytosed: np.ndarray) -> None:
+        """Over ``span_s``: endocytosis (surface -> recycling; vesicles retrieved while dye is in the bath take
+        it up), then reserve <-> recycling exchange (mobilisation scaled by phospho-synapsin, re-tethering).
+        Retrieved vesicles are added to ``endocytosed``."""
+        self.any_dye = self.any_dye or dye_in_bath
+        p = self.params
+        kernels.retrieve_and_exchange(
+            stream, (self.surface, self.recycling, self.reserve, self.recycling_dye, self.reserve_dye),
+            (endocytosis_rate_per_s, p.mobilisation_rate_per_s, p.tethering_rate_per_s, synapsin),
+            span_s, dye_in_bath, self.any_dye, endocytosed)
 
 
 def initial_pools(p: BoutonParameters, rate_hz: np.ndarray, synapsin: np.ndarray,

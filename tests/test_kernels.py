@@ -1,0 +1,208 @@
+"""The compiled kernels' random draws agree with their exact laws.
+
+Each sampler is run many times from a fixed seed and compared with scipy's
+distribution by a chi-square goodness-of-fit test (bins with expected count
+>= 5; a p-value below 1e-4 fails). The uniform stream is also checked against
+an independent pure-Python xoroshiro128+.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import kernels
+
+P_FAIL = 1e-4
+N_DRAWS = 200_000
+MASK = (1 << 64) - 1
+
+
+def fresh_stream(seed: int = 2024) -> np.ndarray:
+    return kernels.seed_stream(np.random.default_rng(seed))
+
+
+def chi_square_p(draws: np.ndarray, pmf) -> float:
+    """p-value of the draws against the probability mass function ``pmf(k)`` (tail bins merged)."""
+    top = int(draws.max())
+    observed = np.bincount(draws, minlength=top + 1).astype(float)
+    expected = pmf(np.arange(top + 1)) * draws.size
+    expected[-1] += (1.0 - pmf(np.arange(top + 1)).sum()) * draws.size  # mass above the largest draw
+    keep = expected >= 5
+    obs = np.append(observed[keep], observed[~keep].sum())
+    exp = np.append(expected[keep], expected[~keep].sum())
+    if exp[-1] < 5:  # merge a small remainder into the last kept bin
+        obs, exp = np.append(obs[:-2], obs[-2:].sum()), np.append(exp[:-2], exp[-2:].sum())
+    exp *= obs.sum() / exp.sum()
+    return float(stats.chisquare(obs, exp).pvalue)
+
+
+@numba.njit
+def many_binomial(state, n, p, size):
+    out = np.empty(size, dtype=np.int64)
+    for i in range(size):
+        out[i] = kernels.binomial(state, n, p)
+    return out
+
+
+@numba.njit
+def many_binomial_hazard(state, n, hazard, size):
+    out = np.empty(size, dtype=np.int64)
+    for i in range(size):
+        out[i] = kernels.binomial_hazard(state, n, hazard)
+    return out
+
+
+@numba.njit
+def many_binomial_given_some(state, n, p, size):
+    out = np.empty(size, dtype=np.int64)
+    for i in range(size):
+        out[i] = kernels.binomial_given_some(state, n, p)
+    return out
+
+
+@numba.njit
+def many_poisson(state, lam, size):
+    out = np.empty(size, dtype=np.int64)
+    for i in range(size):
+        out[i] = kernels.poisson(state, lam)
+    return out
+
+
+@numba.njit
+def many_poisson_from_table(state, table, row, lam, size):
+    """As ``fast_step`` draws the background: table first, the full inversion beyond it."""
+    out = np.empty(size, dtype=np.int64)
+    for i in range(size):
+        u = kernels.uniform(state)
+        k = kernels.poisson_from_table(u, table, row)
+        if k == kernels.POISSON_TABLE_WIDTH or lam > kernels.INVERSION_MAX_MEAN:
+            k = kernels.poisson_beyond_table(state, u, lam)
+        out[i] = k
+    return out
+
+
+@numba.njit
+def many_hypergeometric(state, good, total, draws, size):
+    out = np.empty(size, dtype=np.int64)
+    for i in range(size):
+        out[i] = kernels.hypergeometric(state, good, total, draws)
+    return out
+
+
+@numba.njit
+def first_event_steps(state, vesicles_by_step, hazard_per_vesicle, size):
+    """Step of the first event of a hazard clock (as ``fast_step`` runs it), for ``size`` independent clocks."""
+    out = np.empty(size, dtype=np.int64)
+    for i in range(size):
+        clock = kernels.exponential(state)
+        step = 0
+        while True:
+            clock -= vesicles_by_step[step % vesicles_by_step.size] * hazard_per_vesicle
+            if clock <= 0.0:
+                break
+            step += 1
+        out[i] = step
+    return out
+
+
+def xoroshiro128plus(s0: int, s1: int, n: int) -> list[float]:
+    """Reference: Blackman & Vigna's xoroshiro128+ (24, 16, 37), upper 53 bits as a double."""
+    def rotl(x: int, k: int) -> int:
+        return ((x << k) | (x >> (64 - k))) & MASK
+
+    out = []
+    for _ in range(n):
+        result = (s0 + s1) & MASK
+        s1 ^= s0
+        s0 = rotl(s0, 24) ^ s1 ^ ((s1 << 16) & MASK)
+        s1 = rotl(s1, 37)
+        out.append((result >> 11) * 2.0**-53)
+    return out
+
+
+def test_uniform_stream_is_xoroshiro128plus():
+    state = fresh_stream()
+    s0, s1 = int(state[0]), int(state[1])
+    assert kernels.uniforms(state, 1000).tolist() == xoroshiro128plus(s0, s1, 1000)
+
+
+def test_uniforms_are_uniform_and_seeded():
+    draws = kernels.uniforms(fresh_stream(), N_DRAWS)
+    assert stats.kstest(draws, "uniform").pvalue > P_FAIL
+    assert draws.min() >= 0.0 and draws.max() < 1.0
+    assert np.array_equal(draws, kernels.uniforms(fresh_stream(), N_DRAWS))
+    assert not np.array_equal(draws, kernels.uniforms(fresh_stream(7), N_DRAWS))
+
+
+def test_exponentials_have_mean_one():
+    draws = kernels.exponentials(fresh_stream(), N_DRAWS)
+    assert stats.kstest(draws, "expon").pvalue > P_FAIL
+
+
+@pytest.mark.parametrize(("n", "p"), [(10, 0.2), (10, 0.8), (7, 0.5), (200, 0.001), (1000, 0.3), (5000, 0.97)])
+def test_binomial_follows_its_law(n, p):
+    draws = many_binomial(fresh_stream(), n, p, N_DRAWS)
+    assert chi_square_p(draws, lambda k: stats.binom.pmf(k, n, p)) > P_FAIL
+
+
+@pytest.mark.parametrize(("n", "hazard"), [(30, 0.001), (60, 0.02), (5, 0.5), (40, 3.0)])
+def test_binomial_hazard_follows_binomial_of_one_minus_exp(n, hazard):
+    draws = many_binomial_hazard(fresh_stream(), n, hazard, N_DRAWS)
+    p = -math.expm1(-hazard)
+    assert chi_square_p(draws, lambda k: stats.binom.pmf(k, n, p)) > P_FAIL
+
+
+@pytest.mark.parametrize(("n", "p"), [(10, 0.0005), (10, 0.05), (3, 0.4), (10, 0.3)])
+def test_binomial_given_some_is_the_binomial_without_zero(n, p):
+    draws = many_binomial_given_some(fresh_stream(), n, p, N_DRAWS)
+    assert draws.min() >= 1
+    some = 1.0 - stats.binom.pmf(0, n, p)
+    assert chi_square_p(draws, lambda k: np.where(k > 0, stats.binom.pmf(k, n, p) / some, 0.0)) > P_FAIL
+
+
+@pytest.mark.parametrize("lam", [0.05, 0.825, 1.7, 9.5, 25.0])
+def test_poisson_follows_its_law(lam):
+    draws = many_poisson(fresh_stream(), lam, N_DRAWS)
+    assert chi_square_p(draws, lambda k: stats.poisson.pmf(k, lam)) > P_FAIL
+
+
+@pytest.mark.parametrize("lam", [0.825, 1.7, 6.0, 9.9, 14.0])
+def test_poisson_from_table_follows_its_law_also_beyond_the_table(lam):
+    table, rows = kernels.poisson_cdf_table(np.array([0.3, lam]))
+    draws = many_poisson_from_table(fresh_stream(), table, int(rows[1]), lam, N_DRAWS)
+    assert chi_square_p(draws, lambda k: stats.poisson.pmf(k, lam)) > P_FAIL
+    if lam > 6:  # the table's width is reached often enough to exercise the fallback
+        assert (draws >= kernels.POISSON_TABLE_WIDTH).any()
+
+
+@pytest.mark.parametrize(("good", "total", "draws"), [(40, 100, 10), (3, 200, 5), (150, 160, 20)])
+def test_hypergeometric_follows_its_law(good, total, draws):
+    out = many_hypergeometric(fresh_stream(), good, total, draws, N_DRAWS)
+    assert chi_square_p(out, lambda k: stats.hypergeom.pmf(k, total, good, draws)) > P_FAIL
+
+
+def test_hazard_clock_gives_each_step_the_binomial_chance_of_no_event():
+    """With n vesicles in a step, the chance of no event is (1 - p)^n, p = 1 - exp(-rate dt): n varies by step."""
+    vesicles = np.array([3, 7, 0, 10, 5], dtype=np.int64)
+    hazard = 0.02
+    steps = first_event_steps(fresh_stream(), vesicles, hazard, N_DRAWS)
+    p = -math.expm1(-hazard)
+    none_by_step = (1.0 - p) ** vesicles
+
+    def pmf(k):
+        k = np.asarray(k)
+        survive = np.array([np.prod(none_by_step[np.arange(j) % vesicles.size]) for j in range(k.max() + 1)])
+        return survive[k] * (1.0 - none_by_step[k % vesicles.size])
+
+    assert chi_square_p(steps, pmf) > P_FAIL
+
+
+def test_a_broken_sampler_is_detected():
+    """The goodness-of-fit check itself rejects a sampler with a slightly wrong probability."""
+    draws = many_binomial(fresh_stream(), 10, 0.21, N_DRAWS)
+    assert chi_square_p(draws, lambda k: stats.binom.pmf(k, 10, 0.2)) < P_FAIL
