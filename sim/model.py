@@ -109,6 +109,7 @@ class SynapseNetworkModel(mesa.Model):
         self.stream = kernels.seed_stream(self.dynamics_rng)
         self.pools.start_clocks(self.stream)
         self.ambient_glutamate_uM = s.glutamate.nonvesicular_uM_per_s * s.glutamate.eaat_tau_s
+        self._endocytosis_factors = None  # the drugs' factors the endocytosis rates were last computed for
         self._set_endocytosis_rate()
         self._zeros = np.zeros(n)
         self._zeros_bool = np.zeros(n, dtype=bool)
@@ -137,7 +138,7 @@ class SynapseNetworkModel(mesa.Model):
     def _set_endocytosis_rate(self) -> None:
         """Each bouton's endocytosis rate (per s per surface vesicle) under the drugs' effect on its type."""
         factors = (self.drugs.endocytosis_factor_glu, self.drugs.endocytosis_factor_gaba)
-        if factors != getattr(self, "_endocytosis_factors", None):
+        if factors != self._endocytosis_factors:
             self._endocytosis_factors = factors
             self.endocytosis_rate_per_s = self.bouton.endocytosis_rate_per_s * np.where(
                 self.connectivity.is_excitatory, *factors)
