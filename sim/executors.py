@@ -37,9 +37,9 @@ def default_workers() -> int:
 class LocalExecutor:
     """Runs tasks in a pool of local worker processes."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, initializer: Callable[[], None] | None = None):
         self.workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers)
+        self._pool = ProcessPoolExecutor(max_workers=workers, initializer=initializer)
 
     def submit(self, fn: Callable, *args: Any) -> Future:
         return self._pool.submit(fn, *args)
