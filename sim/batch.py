@@ -30,7 +30,9 @@ import pandas as pd
 from sim import testfunctions
 from sim.executors import make_executor
 from sim.experiment import Experiment, RunSpec, run_scenario_data
+from sim.model import SynapseNetworkModel  # imported by the client, so that forked workers start with it loaded
 from sim.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
+from sim.readouts import run_results
 from sim.scenario import build_scenario, scenario_hash
 
 RUNS_DIR = "runs"
@@ -41,9 +43,6 @@ SUMMARY_SECONDS = 2.0   # rebuild summary.parquet at most this often while a bat
 
 def execute_run(scenario_data: dict, spec: dict, source: str) -> dict:
     """Simulate one run (in a worker); returns its summary metrics and tables (``sim.readouts.run_results``)."""
-    from sim.model import SynapseNetworkModel
-    from sim.readouts import run_results
-
     model = SynapseNetworkModel(build_scenario(scenario_data, source), spec["condition"])
     model.run()
     return run_results(model)

@@ -6,7 +6,7 @@ running ``run.py``) submits runs and writes every file itself, so the outputs
 are the same whichever executor computed them.
 
 - ``local``: a ``concurrent.futures.ProcessPoolExecutor`` (default: one
-  worker per core).
+  worker per core; forked on Linux).
 - ``dask``: a ``dask.distributed.Client``. Without a scheduler address it
   starts a ``LocalCluster`` of worker processes on this machine (one thread
   each); with ``tcp://HOST:PORT`` it connects to a running scheduler, whose
@@ -17,6 +17,7 @@ are the same whichever executor computed them.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -34,12 +35,19 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def _worker_context() -> multiprocessing.context.BaseContext | None:
+    """How local workers start: on Linux as forked copies of this process, with the engine already imported
+    (importing Mesa 3.3 makes "spawn", which re-imports everything in every worker, the global default);
+    elsewhere the platform's default."""
+    return multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+
+
 class LocalExecutor:
     """Runs tasks in a pool of local worker processes."""
 
-    def __init__(self, workers: int, initializer: Callable[[], None] | None = None):
+    def __init__(self, workers: int):
         self.workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers, initializer=initializer)
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
 
     def submit(self, fn: Callable, *args: Any) -> Future:
         return self._pool.submit(fn, *args)
