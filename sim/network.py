@@ -1,4 +1,4 @@
-"""Random directed connectivity as sparse matrices, and spike-event delivery along it."""
+"""Random directed connectivity as sparse matrices (spikes are delivered along it in ``sim.kernels``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from sim import kernels
 from sim.params import NetworkParams
 
 
@@ -35,10 +34,6 @@ class Connectivity:
         check for negative indices."""
         dtype = np.uint32 if self.n_synapses < 2**32 else np.uint64
         return self.post_by_pre.indptr.astype(dtype), self.post_by_pre.indices.astype(dtype)
-
-    def mean_over_targets(self, values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-        """Each neuron's average of ``values`` over its targets; ``fallback`` where it has none."""
-        return kernels.mean_over_targets(*self.unsigned_csr, values, fallback)
 
     def to_networkx(self):
         """The connectivity as a networkx DiGraph (nodes carry ``kind``)."""
