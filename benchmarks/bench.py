@@ -172,15 +172,21 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def speedup_lines(rows: list[dict]) -> list[str]:
+def speedup_lines(rows: list[dict], repeats: int) -> list[str]:
     """The speed-up over the plain-Mesa reference and the scaling exponent."""
-    ref = median_run("reference", *REFERENCE, repeats=1)
+    ref = median_run("reference", *REFERENCE, repeats=repeats)
     engine = next(r for r in rows if r["neurons"] == REFERENCE[0])
     ref_us, engine_us = (1e6 * r["wall_s"] / r["steps"] for r in (ref, engine))
     return [f"Plain-Mesa reference (`benchmarks/reference_mesa.py`) at {REFERENCE[0]:,} neurons: {ref_us:,.0f} us per "
             f"step; engine {engine_us:.1f} us per step: **{ref_us / engine_us:.0f}x faster per neuron-step**.",
             f"Cost per step grows as neurons^{scaling_exponent(rows):.2f} over "
-            f"{rows[0]['neurons']:,}-{rows[-1]['neurons']:,} neurons (100 inputs each, so synapses grow alike)."]
+            f"{rows[0]['neurons']:,}-{rows[-1]['neurons']:,} neurons (100 inputs each, so synapses grow alike): "
+            f"{ns_per_neuron_step(rows[0]):.0f} ns per neuron-step at {rows[0]['neurons']:,} neurons, "
+            f"{ns_per_neuron_step(rows[-1]):.0f} ns at {rows[-1]['neurons']:,}."]
+
+
+def ns_per_neuron_step(row: dict) -> float:
+    return 1e9 * row["wall_s"] / (row["steps"] * row["neurons"])
 
 
 def profile_lines() -> list[str]:
@@ -202,7 +208,7 @@ def main() -> None:
     for n, seconds in QUICK_SIZES if args.quick else SIZES:
         rows.append(median_run("engine", n, seconds, repeats))
         print(f"  {n:>7,} neurons: {rows[-1]['wall_s']:.2f} s wall for {seconds:g} s", flush=True)
-    text = [f"Machine: {machine()}", "", table(rows), "", *speedup_lines(rows)]
+    text = [f"Machine: {machine()}", "", table(rows), "", *speedup_lines(rows, repeats)]
     if not args.quick:
         b = batch_speedup()
         text.append(f"Batch of {b['runs']} flagship runs, on workers that have started and loaded the engine: "
