@@ -106,12 +106,15 @@ def binomial(state: np.ndarray, n: int, p: float) -> int:
         return n
     flip = p > 0.5
     pp = 1.0 - p if flip else p
-    part = max(1, int(INVERSION_MAX_MEAN / pp))
-    k, left = 0, n
-    while left > part:
-        k += binomial_small(state, part, pp)
-        left -= part
-    k += binomial_small(state, left, pp)
+    if n * pp <= INVERSION_MAX_MEAN:
+        k = binomial_small(state, n, pp)
+    else:
+        part = max(1, int(INVERSION_MAX_MEAN / pp))  # < n here
+        k, left = 0, n
+        while left > part:
+            k += binomial_small(state, part, pp)
+            left -= part
+        k += binomial_small(state, left, pp)
     return n - k if flip else k
 
 

@@ -206,3 +206,8 @@ def test_a_broken_sampler_is_detected():
     """The goodness-of-fit check itself rejects a sampler with a slightly wrong probability."""
     draws = many_binomial(fresh_stream(), 10, 0.21, N_DRAWS)
     assert chi_square_p(draws, lambda k: stats.binom.pmf(k, 10, 0.2)) < P_FAIL
+
+
+def test_binomial_with_a_vanishing_probability_draws_zero():
+    assert not many_binomial(fresh_stream(), 1_000_000, 1e-300, 1000).any()
+    assert (many_binomial(fresh_stream(), 50, 1.0 - 1e-17, 1000) == 50).all()
