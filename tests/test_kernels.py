@@ -8,6 +8,7 @@ an independent pure-Python xoroshiro128+.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba
@@ -41,36 +42,33 @@ def chi_square_p(draws: np.ndarray, pmf) -> float:
     return float(stats.chisquare(obs, exp).pvalue)
 
 
-@numba.njit
-def many_binomial(state, n, p, size):
-    out = np.empty(size, dtype=np.int64)
-    for i in range(size):
-        out[i] = kernels.binomial(state, n, p)
-    return out
+#: each sampler as a function of the stream and an array of its parameters
+SAMPLERS = {
+    "binomial": numba.njit(lambda state, q: kernels.binomial(state, int(q[0]), q[1])),
+    "binomial_hazard": numba.njit(lambda state, q: kernels.binomial_hazard(state, int(q[0]), q[1])),
+    "binomial_given_some": numba.njit(lambda state, q: kernels.binomial_given_some(state, int(q[0]), q[1])),
+    "poisson": numba.njit(lambda state, q: kernels.poisson(state, q[0])),
+    "hypergeometric": numba.njit(lambda state, q: kernels.hypergeometric(state, int(q[0]), int(q[1]), int(q[2]))),
+}
 
 
-@numba.njit
-def many_binomial_hazard(state, n, hazard, size):
-    out = np.empty(size, dtype=np.int64)
-    for i in range(size):
-        out[i] = kernels.binomial_hazard(state, n, hazard)
-    return out
+@functools.cache
+def _drawer(name: str):
+    sampler = SAMPLERS[name]
+
+    @numba.njit
+    def draw_many(state, size, params):
+        out = np.empty(size, dtype=np.int64)
+        for i in range(size):
+            out[i] = sampler(state, params)
+        return out
+
+    return draw_many
 
 
-@numba.njit
-def many_binomial_given_some(state, n, p, size):
-    out = np.empty(size, dtype=np.int64)
-    for i in range(size):
-        out[i] = kernels.binomial_given_some(state, n, p)
-    return out
-
-
-@numba.njit
-def many_poisson(state, lam, size):
-    out = np.empty(size, dtype=np.int64)
-    for i in range(size):
-        out[i] = kernels.poisson(state, lam)
-    return out
+def sample_of(name: str, size: int, *params: float) -> np.ndarray:
+    """``size`` draws of the sampler ``name`` with ``params``, from a fresh stream."""
+    return _drawer(name)(fresh_stream(), size, np.array(params, dtype=float))
 
 
 @numba.njit
@@ -83,14 +81,6 @@ def many_poisson_from_table(state, table, row, lam, size):
         if k == kernels.POISSON_TABLE_WIDTH or lam > kernels.INVERSION_MAX_MEAN:
             k = kernels.poisson_beyond_table(state, u, lam)
         out[i] = k
-    return out
-
-
-@numba.njit
-def many_hypergeometric(state, good, total, draws, size):
-    out = np.empty(size, dtype=np.int64)
-    for i in range(size):
-        out[i] = kernels.hypergeometric(state, good, total, draws)
     return out
 
 
@@ -146,20 +136,20 @@ def test_exponentials_have_mean_one():
 
 @pytest.mark.parametrize(("n", "p"), [(10, 0.2), (10, 0.8), (7, 0.5), (200, 0.001), (1000, 0.3), (5000, 0.97)])
 def test_binomial_follows_its_law(n, p):
-    draws = many_binomial(fresh_stream(), n, p, N_DRAWS)
+    draws = sample_of("binomial", N_DRAWS, n, p)
     assert chi_square_p(draws, lambda k: stats.binom.pmf(k, n, p)) > P_FAIL
 
 
 @pytest.mark.parametrize(("n", "hazard"), [(30, 0.001), (60, 0.02), (5, 0.5), (40, 3.0)])
 def test_binomial_hazard_follows_binomial_of_one_minus_exp(n, hazard):
-    draws = many_binomial_hazard(fresh_stream(), n, hazard, N_DRAWS)
+    draws = sample_of("binomial_hazard", N_DRAWS, n, hazard)
     p = -math.expm1(-hazard)
     assert chi_square_p(draws, lambda k: stats.binom.pmf(k, n, p)) > P_FAIL
 
 
 @pytest.mark.parametrize(("n", "p"), [(10, 0.0005), (10, 0.05), (3, 0.4), (10, 0.3)])
 def test_binomial_given_some_is_the_binomial_without_zero(n, p):
-    draws = many_binomial_given_some(fresh_stream(), n, p, N_DRAWS)
+    draws = sample_of("binomial_given_some", N_DRAWS, n, p)
     assert draws.min() >= 1
     some = 1.0 - stats.binom.pmf(0, n, p)
     assert chi_square_p(draws, lambda k: np.where(k > 0, stats.binom.pmf(k, n, p) / some, 0.0)) > P_FAIL
@@ -167,7 +157,7 @@ def test_binomial_given_some_is_the_binomial_without_zero(n, p):
 
 @pytest.mark.parametrize("lam", [0.05, 0.825, 1.7, 9.5, 25.0])
 def test_poisson_follows_its_law(lam):
-    draws = many_poisson(fresh_stream(), lam, N_DRAWS)
+    draws = sample_of("poisson", N_DRAWS, lam)
     assert chi_square_p(draws, lambda k: stats.poisson.pmf(k, lam)) > P_FAIL
 
 
@@ -180,10 +170,10 @@ def test_poisson_from_table_follows_its_law_also_beyond_the_table(lam):
         assert (draws >= kernels.POISSON_TABLE_WIDTH).any()
 
 
-@pytest.mark.parametrize(("good", "total", "draws"), [(40, 100, 10), (3, 200, 5), (150, 160, 20)])
-def test_hypergeometric_follows_its_law(good, total, draws):
-    out = many_hypergeometric(fresh_stream(), good, total, draws, N_DRAWS)
-    assert chi_square_p(out, lambda k: stats.hypergeom.pmf(k, total, good, draws)) > P_FAIL
+@pytest.mark.parametrize(("good", "total", "n"), [(40, 100, 10), (3, 200, 5), (150, 160, 20)])
+def test_hypergeometric_follows_its_law(good, total, n):
+    out = sample_of("hypergeometric", N_DRAWS, good, total, n)
+    assert chi_square_p(out, lambda k: stats.hypergeom.pmf(k, total, good, n)) > P_FAIL
 
 
 def test_hazard_clock_gives_each_step_the_binomial_chance_of_no_event():
@@ -204,10 +194,10 @@ def test_hazard_clock_gives_each_step_the_binomial_chance_of_no_event():
 
 def test_a_broken_sampler_is_detected():
     """The goodness-of-fit check itself rejects a sampler with a slightly wrong probability."""
-    draws = many_binomial(fresh_stream(), 10, 0.21, N_DRAWS)
+    draws = sample_of("binomial", N_DRAWS, 10, 0.21)
     assert chi_square_p(draws, lambda k: stats.binom.pmf(k, 10, 0.2)) < P_FAIL
 
 
 def test_binomial_with_a_vanishing_probability_draws_zero():
-    assert not many_binomial(fresh_stream(), 1_000_000, 1e-300, 1000).any()
-    assert (many_binomial(fresh_stream(), 50, 1.0 - 1e-17, 1000) == 50).all()
+    assert not sample_of("binomial", 1000, 1_000_000, 1e-300).any()
+    assert (sample_of("binomial", 1000, 50, 1.0 - 1e-17) == 50).all()
