@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="figures, tables, methods and manifest of a batch or sweep folder")
     report.add_argument("folder", type=Path, help="batch or sweep output folder")
 
-    val = commands.add_parser("validate", help="the findings of SCIENCE.md section 4 as a pass/fail table "
+    val = commands.add_parser("validate", help="findings 1-10 of docs/science.md (section 3) as a pass/fail table "
                                                "(exit code 1 if any fails)")
     val.add_argument("--quick", action="store_true",
                      help="smaller networks and fewer replicates (the experiments' quick variants)")

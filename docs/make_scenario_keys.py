@@ -368,7 +368,7 @@ with its type, unit, default, allowed values, meaning and source.
   every such key). Protocol-option keys of stimuli and conditions have code
   defaults, shown as "code default".
 - **Sources** are the comments of `scenarios/normal.toml`; they name a source
-  of `SCIENCE.md` or say *assumption*.
+  listed in [science.md](science.md#4-parameters-and-their-sources) or say *assumption*.
 - **Units** are part of every key's name (`_ms`, `_s`, `_hz`, `_uM`, `_mV`,
   `_per_s`); "1" means dimensionless.
 - The model's equations that use each key are in [model.md](model.md); the
@@ -530,7 +530,7 @@ conditions) except: fewer excitatory synapses per neuron (synapse loss, Duman
 2018), a higher glutamatergic release probability (more release under chronic
 stress, Popoli et al. 2012) and slower EAAT clearance of ambient glutamate
 (lower EAAT2/GLT-1, Blacker 2019). Each size is an **assumption**; only the
-direction comes from the literature (`SCIENCE.md` §2).
+direction comes from the literature ([science.md](science.md#42-depression-like-network-depression_liketoml)).
 """,
     "scenarios/checks/tsodyks_markram.toml": """\
 A check, not a biological scenario: it switches off everything that would make

@@ -9,7 +9,7 @@ from sim.model import SynapseNetworkModel
 from sim.readouts import run_results
 from sim.scenario import load_scenario
 
-#: SCIENCE.md / DESIGN.md: plausible baseline firing (Hz)
+#: plausible baseline firing (Hz), an assumption of the project (docs/science.md, section 3, Baseline firing)
 RANGES = {"glu": (1.0, 10.0), "gaba": (5.0, 30.0)}
 
 

@@ -4,8 +4,8 @@ Also checks that the links between the pages resolve, that the stimulus keys
 each kind accepts are the ones the page lists, and that the pulse rows and the
 evoked-release summary of a real run follow docs/outputs.md.
 
-Also checks the rule of SCIENCE.md that every value in scenarios/ names its
-source or says "assumption".
+Also checks the rule of docs/science.md that every value in scenarios/ names its
+source or says "assumption", and that the repository cites only documents it contains.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,11 +28,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 DOCS = ROOT / "docs"
 
-#: source names of SCIENCE.md (authors, "binding studies", "microdialysis"), the design documents, and "assumption"
+#: source names of docs/science.md (authors, "binding studies", "microdialysis") and "assumption"
 SOURCES = (
     "Lazarevic", "Schikorski", "Rizzoli", "Harris", "Wesseling", "Tsodyks", "NEST", "Pyle", "Watanabe",
     "Chanaday", "Riveros", "Clements", "Herman", "microdialysis", "Cechova", "Hargus", "Yoon", "Zanos",
-    "binding studies", "Blacker", "Popoli", "Duman", "Hua", "DESIGN.md", "SCIENCE.md", "assumption",
+    "binding studies", "Blacker", "Popoli", "Duman", "Hua", "Homayoun", "assumption",
 )
 #: top-level keys that are names and run control, not parameters
 EXEMPT_TOP_LEVEL = ("name", "description", "extends", "seed")
@@ -139,7 +140,7 @@ def has_source(comment: str | None) -> bool:
 
 
 def unsourced_lines(path: Path, generator) -> list[str]:
-    """``key = value`` lines whose comment names no source of SCIENCE.md and does not say "assumption".
+    """``key = value`` lines whose comment names no source of docs/science.md and does not say "assumption".
 
     Exempt, and only these:
     - the top-level keys ``name``, ``description``, ``extends`` and ``seed`` (names and run control);
@@ -175,7 +176,7 @@ def test_every_scenario_value_names_its_source(generator):
     files = scenario_files()
     assert any(p.name == "normal.toml" for p in files)
     bad = [line for path in files for line in unsourced_lines(path, generator)]
-    assert not bad, ("scenario values without a source of SCIENCE.md or the word 'assumption' in their comment:\n"
+    assert not bad, ("scenario values without a source of docs/science.md or the word 'assumption' in their comment:\n"
                      + "\n".join(bad))
 
 
@@ -297,3 +298,59 @@ def test_links_between_pages_resolve():
             elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
                 bad.append(f"{page.name}: {target} (no such heading)")
     assert not bad, "broken links in docs/: " + "; ".join(bad)
+
+
+# --------------------------------------------------------------------------- (f) only documents of the repository
+
+
+#: tracked files of these kinds are searched (.html and .jinja/.j2 for templates)
+TEXT_SUFFIXES = (".py", ".toml", ".md", ".txt", ".html", ".htm", ".jinja", ".j2")
+#: names of notes that are not part of the repository (written so that this file does not name them)
+OUTSIDE_DOCUMENTS = re.compile(r"\b(?:SCIENCE|DESIGN)\.md\b")
+#: a path docs/<name>.md anywhere in a text (Markdown links, comments, docstrings)
+DOCS_PAGE = re.compile(r"(?<![\w/.-])docs/([\w.-]+\.md)\b")
+#: the target of a Markdown link
+MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def tracked_text_files() -> list[str]:
+    """Text files git tracks, and new files not yet added (but not ignored ones), relative to the root."""
+    try:
+        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git work tree: the tracked files are unknown")
+    return sorted(name for name in out.splitlines()
+                  if name.endswith(TEXT_SUFFIXES) and (ROOT / name).is_file())
+
+
+def test_only_documents_of_the_repository_are_cited():
+    """No tracked text file names the outside notes, or a docs/ page that does not exist."""
+    bad = []
+    for name in tracked_text_files():
+        path = ROOT / name
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for lineno, line in enumerate(text.splitlines(), 1):
+            for m in OUTSIDE_DOCUMENTS.finditer(line):
+                bad.append(f"{name}:{lineno}: names {m.group(0)}, which is not in the repository")
+            for m in DOCS_PAGE.finditer(line):
+                if not (DOCS / m.group(1)).is_file():
+                    bad.append(f"{name}:{lineno}: docs/{m.group(1)} does not exist")
+            if path.suffix == ".md":
+                for target in MD_LINK.findall(line):
+                    file = target.partition("#")[0]
+                    if not file.endswith(".md") or re.match(r"[a-z]+:", file):
+                        continue
+                    linked = (path.parent / file).resolve()
+                    if linked.parent == DOCS.resolve() and not linked.is_file():
+                        bad.append(f"{name}:{lineno}: links {target}, which does not exist")
+    assert not bad, "citations of documents outside the repository:\n" + "\n".join(bad)
+
+
+def test_the_citation_check_finds_what_it_should():
+    assert OUTSIDE_DOCUMENTS.search("see " + "SCIENCE" + ".md section 4")
+    assert OUTSIDE_DOCUMENTS.search("(" + "DESIGN" + ".md default)")
+    assert not OUTSIDE_DOCUMENTS.search("DESIGNS = ('grid',)") and not OUTSIDE_DOCUMENTS.search("docs/science.md")
+    missing = "docs/" + "none.md"  # split, so that this file does not link a missing page itself
+    assert DOCS_PAGE.findall(f"see docs/model.md#drugs and [x]({missing})") == ["model.md", "none.md"]
+    assert DOCS_PAGE.findall("ROOT / 'docs' / 'x.md', mydocs/y.md") == []

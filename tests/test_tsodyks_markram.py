@@ -1,4 +1,4 @@
-"""The RRP of isolated neurons with unlimited supply follows Tsodyks-Markram depression (SCIENCE.md section 3).
+"""The RRP of isolated neurons with unlimited supply follows Tsodyks-Markram depression (docs/science.md, section 5).
 
 ``scenarios/checks/tsodyks_markram.toml`` switches off everything that would make
 release differ from TM. Each release site is then an independent two-state
