@@ -1,4 +1,4 @@
-"""Validation: the findings of SCIENCE.md section 4 as a pass/fail table (``python run.py validate``).
+"""Validation: the findings of docs/science.md as a pass/fail table (``python run.py validate``).
 
 The experiments of ``scenarios/experiments/validation/`` run as batches into
 ``OUT/<experiment>/`` (``sim.batch``); this module reads those folders and
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
+from statsmodels.stats.weightstats import ttost_ind
 
 from analysis import stats
 from analysis.report import load_batch
@@ -51,7 +52,9 @@ DECAY_S = 30.0             # pHluorin decay fitted from the end of the loading t
 FM_READ_S = 2.0            # FM uptake: label averaged over the last FM_READ_S of the run (after the dye)...
 FM_BEFORE_S = 1.0          # ...minus its mean over FM_BEFORE_S before the dye window
 LAST_PULSES = 10           # train depression: mean of the last pulses / first pulse
-ROW_COLUMNS = ("id", "finding", "experiment", "compared", "metric", "measured", "effect", "ci_low", "ci_high",
+#: whether a finding was a target of the calibration (docs/calibration.md) or is a prediction of the model
+STATUSES = ("calibrated", "predicted", "informational")
+ROW_COLUMNS = ("id", "finding", "status", "experiment", "compared", "metric", "measured", "effect", "ci_low", "ci_high",
                "unit", "test", "p", "criterion", "expected", "n", "result")
 
 
@@ -352,6 +355,17 @@ class Contrast:
         return Panel(self.metric, (self.reference, self.treated))
 
 
+def equivalence_p(treated: np.ndarray, reference: np.ndarray, margin_pct: float) -> float:
+    """p-value of the two one-sided Welch tests (TOST, statsmodels) that the mean difference lies within
+    ± ``margin_pct`` % of the reference mean; small p = equivalent."""
+    margin = abs(float(np.mean(reference))) * margin_pct / 100.0
+    if margin == 0.0:
+        return math.nan
+    p, _, _ = ttost_ind(np.asarray(treated, dtype=float), np.asarray(reference, dtype=float), -margin, margin,
+                        usevar="unequal")
+    return float(p)
+
+
 def _missing(compared: str, metric: str, pairs: list[tuple[np.ndarray, np.ndarray]]) -> dict | None:
     """A failing row if any group has fewer than two runs, else None."""
     if all(a.size >= 2 and b.size >= 2 for a, b in pairs):
@@ -367,14 +381,18 @@ class Change(Check):
     contrast: Contrast
     direction: str                      # decrease | increase | unchanged
     min_pct: float = 0.0                # decrease / increase: the mean change must reach this size (%)
-    tolerance_pct: float = 10.0         # unchanged: |change| below this, or not significant
+    max_pct: float | None = None        # decrease / increase: ... and stay within this size (%)
+    tolerance_pct: float = 10.0         # unchanged: equivalence margin, ± this share of the reference mean (%)
     below: float | None = None          # also require the treated mean < below
 
     def criterion(self) -> str:
         if self.direction == "unchanged":
-            return f"|change| < {self.tolerance_pct:g} % or p ≥ {ALPHA:g}"
+            return f"equivalent within ±{self.tolerance_pct:g} % (TOST, Welch), p < {ALPHA:g}"
         text = f"{self.direction}, p < {ALPHA:g}"
-        text += f", by ≥ {self.min_pct:g} %" if self.min_pct else ""
+        if self.max_pct is not None:
+            text += f", by {self.min_pct:g}–{self.max_pct:g} %"
+        elif self.min_pct:
+            text += f", by ≥ {self.min_pct:g} %"
         return text + (f", treated mean < {self.below:g}" if self.below is not None else "")
 
     def evaluate(self, data: ValidationData, experiment: str) -> dict:
@@ -384,18 +402,25 @@ class Change(Check):
         if missing := _missing(compared, c.metric, [(a, b)]):
             return missing
         pct, (lo, hi) = stats.percent_change(a, b), stats.percent_change_ci(a, b)
-        t, p = stats.welch_test(a, b)
+        if self.direction == "unchanged":
+            p = equivalence_p(a, b, self.tolerance_pct)
+            test = f"TOST (Welch), margin ±{self.tolerance_pct:g} % of the reference mean"
+        else:
+            t, p = stats.welch_test(a, b)
+            test = f"Welch t = {t:.2f}, Hedges' g = {stats.hedges_g(a, b):.2f}"
         return {"compared": compared, "metric": c.metric,
                 "measured": f"{_fmt(a.mean())} vs {_fmt(b.mean())}: {_ci_text(pct, lo, hi)}",
-                "effect": pct, "ci_low": lo, "ci_high": hi, "unit": "%",
-                "test": f"Welch t = {t:.2f}, Hedges' g = {stats.hedges_g(a, b):.2f}", "p": p,
+                "effect": pct, "ci_low": lo, "ci_high": hi, "unit": "%", "test": test, "p": p,
                 "n": f"{a.size} vs {b.size}", "passed": self.passes(pct, p, float(a.mean()))}
 
     def passes(self, pct: float, p: float, treated_mean: float) -> bool:
+        """Whether the change has the required direction, size and significance (equivalence for
+        ``unchanged``: ``p`` is then the TOST p-value)."""
         if self.direction == "unchanged":
-            return bool(abs(pct) < self.tolerance_pct or not p < ALPHA)
+            return bool(p < ALPHA)
         size = -pct if self.direction == "decrease" else pct
-        return bool(size > 0 and size >= self.min_pct and p < ALPHA
+        within = self.max_pct is None or size <= self.max_pct
+        return bool(size > 0 and size >= self.min_pct and within and p < ALPHA
                     and (self.below is None or treated_mean < self.below))
 
     def panels(self) -> list[Panel]:
@@ -414,7 +439,7 @@ class RatioOfChanges(Check):
     def criterion(self) -> str:
         if self.absolute:
             return f"|ratio| < {self.max_ratio:.2g}"
-        return f"ratio ≤ {self.max_ratio:.2g} (denominator a decrease)"
+        return f"upper 95 % CI bound of the ratio ≤ {self.max_ratio:.2g} (denominator a decrease)"
 
     def evaluate(self, data: ValidationData, experiment: str) -> dict:
         design = data.design
@@ -427,7 +452,7 @@ class RatioOfChanges(Check):
         ratio = pct_num / pct_den if pct_den else math.nan
         with np.errstate(divide="ignore", invalid="ignore"):
             lo, hi = stats._percentiles(_pct_samples(na, nb, stats.SEED) / _pct_samples(da, db, stats.SEED + 2))
-        passed = abs(ratio) < self.max_ratio if self.absolute else pct_den < 0 and ratio <= self.max_ratio
+        passed = abs(ratio) < self.max_ratio if self.absolute else pct_den < 0 and hi <= self.max_ratio
         metric = num.metric if num.metric == den.metric else f"{num.metric} / {den.metric}"
         return {"compared": compared, "metric": metric,
                 "measured": f"{_ci_text(ratio, lo, hi, '', signed=False)} ({pct_num:+.1f} % / {pct_den:+.1f} %)",
@@ -591,14 +616,15 @@ def hill_fits(data: ValidationData, experiment: str, metric: str) -> pd.DataFram
 
 @dataclass(frozen=True)
 class Finding:
-    """One finding of SCIENCE.md section 4: its checks (table rows) on one experiment, and its figure."""
+    """One finding of docs/science.md: its checks (table rows) on one experiment, and its figure."""
 
     key: str                            # "1".."10"; "D" for the dose-response fits
     title: str
     experiment: str                     # where the checks' runs come from (unless a check names another)
-    expected: str                       # direction / size from SCIENCE.md
+    expected: str                       # direction / size from docs/science.md
     checks: tuple[Check, ...]
     extra_panels: tuple[str, ...] = ()  # names of non-bar panels (analysis.validate_figures.EXTRA_PANELS)
+    status: str = field(kw_only=True)   # calibrated | predicted | informational (STATUSES)
 
     def row_ids(self) -> list[str]:
         if len(self.checks) == 1:
@@ -629,47 +655,50 @@ FINDINGS: tuple[Finding, ...] = (
     Finding("1", "Ketamine lowers evoked glutamate release", "evoked_release",
             "decrease after wash-in, in normal and depression-like networks",
             tuple(Change(vs_vehicle(m, K10, s), "decrease") for m in (EVOKED, "highk_glutamate")
-                  for s in (normal, depressed))),
+                  for s in (normal, depressed)), status="calibrated"),
     Finding("2", "Ketamine impairs recycling more in glutamatergic than GABAergic cells", "recycling",
             "FM-dye uptake down and endocytosis τ up, much more in glutamatergic neurons",
-            tuple(impairment(k, s) for s in (normal, depressed) for k in ("fm_uptake", "tau_endo")), ("phluorin",)),
+            tuple(impairment(k, s) for s in (normal, depressed) for k in ("fm_uptake", "tau_endo")), ("phluorin",),
+            status="calibrated"),
     Finding("3", "DPCPX prevents ketamine's decrease", "antagonists",
             "with DPCPX the decrease is at most half of that without",
-            (RatioOfChanges(Contrast(EVOKED, normal("ketamine_10uM_dpcpx"), normal(DPCPX)), KETAMINE_EFFECT, 0.5),)),
+            (RatioOfChanges(Contrast(EVOKED, normal("ketamine_10uM_dpcpx"), normal(DPCPX)), KETAMINE_EFFECT, 0.5),),
+            status="calibrated"),
     Finding("4", "An AMPA antagonist prevents ketamine's decrease", "antagonists",
             "with the AMPA antagonist the decrease is at most half of that without",
             (RatioOfChanges(Contrast(EVOKED, normal("ketamine_10uM_ampa_antagonist"), normal(AMPA)), KETAMINE_EFFECT,
-                            0.5),)),
+                            0.5),), status="calibrated"),
     Finding("5", "DPCPX alone raises evoked glutamate release", "antagonists",
             "increase (tonic adenosine; ~+40 % in slices, Hargus et al. 2009)",
-            (Change(Contrast(EVOKED, normal(DPCPX), shared("vehicle")), "increase"),)),
+            (Change(Contrast(EVOKED, normal(DPCPX), shared("vehicle")), "increase"),), status="calibrated"),
     Finding("6", "Adenosine 10 µM lowers glutamate release, raises the PPR, spares GABA release", "antagonists",
             "glutamate release −40 to −75 %; paired-pulse ratio up; GABA release barely changed",
-            (Change(Contrast(EVOKED, normal(ADO), shared("vehicle")), "decrease", min_pct=30.0),
+            (Change(Contrast(EVOKED, normal(ADO), shared("vehicle")), "decrease", min_pct=40.0, max_pct=75.0),
              Change(vs_vehicle("paired_pulse_ratio_glu", ADO), "increase", experiment="paired_pulse"),
              RatioOfChanges(Contrast("rrp_fraction_released_gaba", normal(ADO), shared("vehicle")),
-                            Contrast(EVOKED, normal(ADO), shared("vehicle")), 1 / 3, absolute=True))),
+                            Contrast(EVOKED, normal(ADO), shared("vehicle")), 1 / 3, absolute=True)),
+            status="calibrated"),
     Finding("7", "Ketamine time course: early rise, later fall below baseline", "time_course",
             "network glutamate release rises within seconds; evoked release later falls below baseline",
             (Change(Contrast("early_release_rise", Group(K10), Group()), "increase"),
              Change(Contrast("late_evoked_ratio", Group(K10), Group()), "decrease", below=1.0)),
-            ("glutamate_timecourse",)),
+            ("glutamate_timecourse",), status="calibrated"),
     Finding("8", "Ambient glutamate: depression-like > normal; ketamine lowers it", "evoked_release",
             "higher in depression-like networks; lowered by ketamine",
             (Change(Contrast("ambient_glutamate_uM", depressed("vehicle"), normal("vehicle")), "increase"),
-             Change(vs_vehicle("ambient_glutamate_uM", K10, depressed), "decrease"))),
+             Change(vs_vehicle("ambient_glutamate_uM", K10, depressed), "decrease")), status="predicted"),
     Finding("9", "Slower endocytosis deepens train depression, not the single response", "train_depression",
             "first response barely changed; deeper depression during a sustained train (Hua et al. 2013)",
             (Change(Contrast("first_pulse_release_glu", TAU_SLOW, TAU_FAST), "unchanged"),
              Change(Contrast("train_depression_glu", TAU_SLOW, TAU_FAST), "decrease")),
-            ("train_pulses",)),
+            ("train_pulses",), status="predicted"),
     Finding("10", "RRP release follows Tsodyks-Markram with unlimited supply", "tsodyks_markram",
-            "mean release per spike = n·U·x_k (SCIENCE.md section 3)", (TsodyksMarkramFit(),),
-            ("tm_pulses", "tm_deviation")),
+            "mean release per spike = n·U·x_k (docs/science.md, Tsodyks-Markram)", (TsodyksMarkramFit(),),
+            ("tm_pulses", "tm_deviation"), status="predicted"),
     Finding("D", "Ketamine dose-response (informational)", "evoked_release",
             "EC50 of ketamine's effect on evoked release and on recycling (no value given by the paper)",
             tuple(HillFit(m, s) for m in (EVOKED, "recycling_flux_glu_per_s") for s in ("normal", "depression_like")),
-            ("dose_response",)),
+            ("dose_response",), status="informational"),
 )
 
 
@@ -679,7 +708,7 @@ def evaluate(data: ValidationData) -> pd.DataFrame:
     for finding in FINDINGS:
         for row_id, check in zip(finding.row_ids(), finding.checks, strict=True):
             experiment = check.experiment or finding.experiment
-            row = {"id": row_id, "finding": finding.title, "experiment": experiment,
+            row = {"id": row_id, "finding": finding.title, "status": finding.status, "experiment": experiment,
                    "criterion": check.criterion(), "expected": finding.expected, "effect": math.nan,
                    "ci_low": math.nan, "ci_high": math.nan, "unit": "", "test": "", "p": math.nan,
                    **check.evaluate(data, experiment)}
@@ -701,22 +730,26 @@ def _p_text(p: float) -> str:
 
 def markdown(rows: pd.DataFrame, header: dict[str, str]) -> str:
     """The validation table in Markdown, after a short header (mode, seeds, time)."""
-    lines = ["# Validation: SCIENCE.md section 4", ""]
+    lines = ["# Validation: the findings of docs/science.md", ""]
     lines += [f"- {k}: {v}" for k, v in header.items()]
-    lines += ["", "| id | finding | measure | compared | measured (95 % CI) | test | p | criterion "
-                  "| expected (SCIENCE.md) | result |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| id | finding | status | measure | compared | measured (95 % CI) | test | p | criterion "
+                  "| expected (docs/science.md) | result |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows.itertuples():
-        cells = [r.id, r.finding, measure_name(r.metric), r.compared, r.measured, r.test, _p_text(r.p), r.criterion,
-                 r.expected, f"**{r.result}**"]
+        cells = [r.id, r.finding, r.status, measure_name(r.metric), r.compared, r.measured, r.test, _p_text(r.p),
+                 r.criterion, r.expected, f"**{r.result}**"]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     lines += ["", summary_line(rows), ""]
     return "\n".join(lines)
 
 
 def summary_line(rows: pd.DataFrame) -> str:
+    """'19 of 21 checks pass (calibrated 14 of 15, predicted 5 of 6); FAIL: 3, 7a'."""
     checked = rows[rows["result"] != "INFO"]
     failed = checked[checked["result"] == "FAIL"]
     text = f"{len(checked) - len(failed)} of {len(checked)} checks pass"
+    parts = [f"{status} {int((group['result'] == 'PASS').sum())} of {len(group)}"
+             for status, group in checked.groupby("status", sort=False)]
+    text += f" ({', '.join(parts)})" if parts else ""
     return text + (f"; FAIL: {', '.join(failed['id'])}" if len(failed) else "")
 
 

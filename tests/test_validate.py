@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import stats
 from analysis import validate as v
 from analysis.report_figures import Design
 from sim.experiment import load_experiment
@@ -94,6 +95,48 @@ def test_change_needs_the_direction_significance_and_size():
     assert not check(data, v.Change(ket, "unchanged"))["passed"]                 # -20 %, significant
 
 
+def test_a_decrease_must_stay_within_the_stated_range():
+    data = synthetic({("normal", "vehicle"): {"m": normal_values(1.0)},
+                      ("normal", "adenosine_10uM"): {"m": normal_values(0.8, seed=1)}})
+    ado = v.Contrast("m", v.normal("adenosine_10uM"), v.normal("vehicle"))
+    assert check(data, v.Change(ado, "decrease", min_pct=10.0, max_pct=30.0))["passed"]
+    assert not check(data, v.Change(ado, "decrease", min_pct=10.0, max_pct=15.0))["passed"]   # -20 % is too large
+    assert not check(data, v.Change(ado, "decrease", min_pct=25.0, max_pct=75.0))["passed"]   # ... or too small
+
+
+def test_unchanged_is_an_equivalence_test_not_a_missing_difference():
+    """TOST: tight groups 1 % apart are equivalent within ±10 %; noisy groups 5 % apart are not shown equivalent,
+    although their difference is far from significant; groups 20 % apart are not equivalent."""
+    tight = synthetic({("normal", "vehicle"): {"m": normal_values(1.0)},
+                       ("normal", "dpcpx"): {"m": normal_values(1.01, seed=2)},
+                       ("normal", "ketamine_10uM"): {"m": normal_values(0.8, seed=1)}})
+    noisy = synthetic({("normal", "vehicle"): {"m": normal_values(1.0, n=4, sd=0.3)},
+                       ("normal", "dpcpx"): {"m": normal_values(1.05, n=4, sd=0.3, seed=2)}})
+    same = v.Contrast("m", v.normal("dpcpx"), v.normal("vehicle"))
+    ket = v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle"))
+    assert check(tight, v.Change(same, "unchanged"))["passed"]
+    assert not check(tight, v.Change(ket, "unchanged"))["passed"]
+    row = check(noisy, v.Change(same, "unchanged"))
+    assert not row["passed"] and row["p"] > v.ALPHA
+    assert stats.welch_test(*same.values(noisy, "x"))[1] > v.ALPHA               # the old criterion would pass it
+
+
+def test_every_finding_is_calibrated_predicted_or_informational_as_docs_calibration_says():
+    text = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
+    listed = {}
+    for status in v.STATUSES:
+        line = next(x for x in text.splitlines() if x.startswith(f"- **{status}**:"))
+        listed.update({key.strip(" ."): status for key in line.split(":", 1)[1].split(",")})
+    assert listed == {f.key: f.status for f in v.FINDINGS}
+
+
+def test_summary_line_counts_calibrated_and_predicted_checks_apart():
+    rows = pd.DataFrame({"id": ["1", "2", "3", "D"],
+                         "status": ["calibrated", "predicted", "predicted", "informational"],
+                         "result": ["PASS", "PASS", "FAIL", "INFO"]})
+    assert v.summary_line(rows) == "2 of 3 checks pass (calibrated 1 of 1, predicted 1 of 2); FAIL: 3"
+
+
 def test_too_few_runs_fail():
     data = synthetic({("normal", "vehicle"): {"m": np.array([1.0])},
                       ("normal", "ketamine_10uM"): {"m": normal_values(0.5)}})
@@ -114,6 +157,20 @@ def test_half_ratio_criterion(with_antagonist: float, passes: bool):
     assert row["passed"] is passes
     assert row["effect"] == pytest.approx((with_antagonist - 1) / -0.2, abs=0.1)
     assert row["ci_low"] < row["effect"] < row["ci_high"]
+
+
+def test_half_ratio_criterion_uses_the_upper_ci_bound():
+    """A point ratio of 0.4 fails when its 95 % CI reaches above 0.5 (noisy groups); with tight groups it passes."""
+    def data(sd: float) -> v.ValidationData:
+        return synthetic({("normal", "vehicle"): {"m": normal_values(1.0, sd=sd)},
+                          ("normal", "ketamine_10uM"): {"m": normal_values(0.8, sd=sd, seed=1)},
+                          ("normal", "dpcpx"): {"m": normal_values(1.4, sd=sd, seed=2)},
+                          ("normal", "ketamine_10uM_dpcpx"): {"m": normal_values(1.4 * 0.92, sd=sd, seed=3)}})
+    ratio = v.RatioOfChanges(v.Contrast("m", v.normal("ketamine_10uM_dpcpx"), v.normal("dpcpx")),
+                             v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), 0.5)
+    tight, noisy = check(data(0.005), ratio), check(data(0.05), ratio)
+    assert tight["passed"] and tight["ci_high"] <= 0.5
+    assert noisy["effect"] < 0.5 < noisy["ci_high"] and not noisy["passed"]
 
 
 def test_a_ratio_without_a_decrease_to_prevent_fails():
