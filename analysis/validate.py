@@ -42,7 +42,7 @@ from sim.scenario import build_scenario
 VALIDATION_DIR = Path(__file__).resolve().parents[1] / "scenarios" / "experiments" / "validation"
 #: the experiments, in the order they run; with ``--seed N`` experiment i gets master seed N + i
 EXPERIMENTS = ("evoked_release", "antagonists", "paired_pulse", "recycling", "time_course", "train_depression",
-               "tsodyks_markram")
+               "tsodyks_markram", "mid_run")
 ALPHA = 0.05               # significance level of every Welch test
 TM_ALPHA = 0.01            # family-wise level of the Tsodyks-Markram goodness-of-fit (Bonferroni over pulses)
 EPS = 1e-9                 # tolerance on time comparisons (s)
@@ -63,11 +63,17 @@ ROW_COLUMNS = ("id", "finding", "status", "experiment", "compared", "metric", "m
 
 @dataclass
 class Run:
-    """One run's outputs and its scenario (for stimulus times)."""
+    """One run's outputs, its scenario (for stimulus times) and its condition (for the drugs' application)."""
 
     ts: pd.DataFrame
     pulses: pd.DataFrame
     scenario: Scenario
+    condition: str = "vehicle"
+
+    @property
+    def applied_at_s(self) -> float:
+        """When the run's drugs (or vehicle) were applied (the condition's ``apply_at_s``)."""
+        return self.scenario.condition(self.condition).apply_at_s
 
     def stimulus(self, kind: str, target: str | None = None, nth: int = 0) -> tuple[int, StimulusParams]:
         """Index and parameters of the ``nth`` stimulus of ``kind`` (and ``target``) in the protocol."""
@@ -127,14 +133,16 @@ def fit_decay(t: np.ndarray, y: np.ndarray, t0: float) -> dict[str, float]:
     return {"a": float(a), "b": float(b), "tau": float(tau)}
 
 
-def release_at_test_pulses(run: Run) -> float:
+def release_at_test_pulses(run: Run, after_s: float | None = None, before_s: float = math.inf) -> float:
     """Mean release per stimulated bouton at the first pulse of every glutamatergic train and paired pulse
-    after the warm-up: the test pulses, each from rest (the lab averages repeated test responses)."""
-    warmup = run.scenario.protocol.warmup_s
+    after the warm-up: the test pulses, each from rest (the lab averages repeated test responses). Only
+    those starting after ``after_s`` (default: the warm-up) and before ``before_s``."""
+    after = run.scenario.protocol.warmup_s if after_s is None else max(after_s, run.scenario.protocol.warmup_s)
     tests = [i for i, s in enumerate(run.scenario.stimuli)
-             if s.kind in ("train", "paired_pulse") and s.target == "glutamatergic" and s.start_s > warmup]
+             if s.kind in ("train", "paired_pulse") and s.target == "glutamatergic" and after < s.start_s < before_s]
     if not tests:
-        raise ValueError("no glutamatergic test pulse after the warm-up")
+        window_text = "" if after_s is None and before_s == math.inf else f" between {after:g} and {before_s:g} s"
+        raise ValueError(f"no glutamatergic test pulse after the warm-up{window_text}")
     return float(np.mean([per_bouton(run.pulses[run.pulses["stimulus"] == i].sort_values("time_s"))[0]
                           for i in tests]))
 
@@ -173,6 +181,19 @@ def time_course_metrics(run: Run) -> dict[str, float]:
             "late_evoked_ratio": late / baseline}
 
 
+def mid_run_metrics(run: Run) -> dict[str, float]:
+    """Evoked release at the test pulses before and after the drug's application in the same run, and their
+    ratio (after / before)."""
+    applied = run.applied_at_s
+    if applied <= run.scenario.protocol.warmup_s:
+        raise ValueError(f"the condition '{run.condition}' is applied at {applied:g} s, not after the warm-up "
+                         f"({run.scenario.protocol.warmup_s:g} s)")
+    before = release_at_test_pulses(run, before_s=applied)
+    after = release_at_test_pulses(run, after_s=applied)
+    return {"evoked_release_glu_before": before, "evoked_release_glu_after": after,
+            "evoked_release_after_before": after / before}
+
+
 def train_metrics(run: Run) -> dict[str, float]:
     """First response of a sustained train and its depression (mean of the last pulses / first)."""
     release = per_bouton(run.pulse_rows("train", "glutamatergic"))
@@ -187,6 +208,7 @@ RUN_METRICS: dict[str, Callable[[Run], dict[str, float]]] = {
     "time_course": time_course_metrics,
     "train_depression": train_metrics,
     "tsodyks_markram": lambda run: {},
+    "mid_run": mid_run_metrics,
 }
 
 
@@ -220,22 +242,23 @@ class ValidationData:
             self._manifests[experiment] = manifest
             ok = summary[summary["status"] == "ok"].reset_index(drop=True)
             scenarios = {name: self.scenario(experiment, name) for name in manifest["scenarios"]}
-            extra = [self._measure(experiment, row.run_id, scenarios[row.scenario]) for row in ok.itertuples()]
+            extra = [self._measure(experiment, row.run_id, scenarios[row.scenario], row.condition)
+                     for row in ok.itertuples()]
             self._runs[experiment] = pd.concat([ok, pd.DataFrame(extra, index=ok.index)], axis=1)
         return self._runs[experiment]
 
-    def _measure(self, experiment: str, run_id: str, scenario: Scenario) -> dict[str, float]:
+    def _measure(self, experiment: str, run_id: str, scenario: Scenario, condition: str) -> dict[str, float]:
         """The experiment's own measurements of one run; a protocol that does not fit is an OutputError."""
         try:
-            return RUN_METRICS[experiment](self._run(experiment, run_id, scenario))
+            return RUN_METRICS[experiment](self._run(experiment, run_id, scenario, condition))
         except (ValueError, IndexError, KeyError) as err:
             raise OutputError(f"{self.folder(experiment) / RUNS_DIR / run_id}: cannot take the {experiment} "
                               f"measurements ({type(err).__name__}: {err})") from None
 
-    def _run(self, experiment: str, run_id: str, scenario: Scenario) -> Run:
+    def _run(self, experiment: str, run_id: str, scenario: Scenario, condition: str) -> Run:
         folder = self.folder(experiment) / RUNS_DIR / run_id
         return Run(pd.read_parquet(folder / "timeseries.parquet"), pd.read_parquet(folder / "pulses.parquet"),
-                   scenario)
+                   scenario, condition)
 
     def long(self, experiment: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
         """``timeseries`` or ``pulses`` of every finished run, stacked, with the run's identifying columns."""
@@ -649,20 +672,27 @@ def shared(condition: str) -> Group:
 
 
 KETAMINE_EFFECT = Contrast(EVOKED, shared(K10), shared("vehicle"))
+AFTER_BEFORE = "evoked_release_after_before"
+#: within the same network (mid_run.toml): ketamine's after / before ratio against the vehicle's
+KETAMINE_WITHIN = Contrast(AFTER_BEFORE, normal(K10), normal("vehicle"))
 
 
 FINDINGS: tuple[Finding, ...] = (
     Finding("1", "Ketamine lowers evoked glutamate release", "evoked_release",
-            "decrease after wash-in, in normal and depression-like networks",
-            tuple(Change(vs_vehicle(m, K10, s), "decrease") for m in (EVOKED, "highk_glutamate")
-                  for s in (normal, depressed)), status="calibrated"),
+            "decrease after wash-in, in normal and depression-like networks, and within the same network "
+            "(after vs before wash-in)",
+            (*(Change(vs_vehicle(m, K10, s), "decrease") for m in (EVOKED, "highk_glutamate")
+               for s in (normal, depressed)),
+             Change(KETAMINE_WITHIN, "decrease", experiment="mid_run")), status="calibrated"),
     Finding("2", "Ketamine impairs recycling more in glutamatergic than GABAergic cells", "recycling",
             "FM-dye uptake down and endocytosis τ up, much more in glutamatergic neurons",
             tuple(impairment(k, s) for s in (normal, depressed) for k in ("fm_uptake", "tau_endo")), ("phluorin",),
             status="calibrated"),
     Finding("3", "DPCPX prevents ketamine's decrease", "antagonists",
-            "with DPCPX the decrease is at most half of that without",
-            (RatioOfChanges(Contrast(EVOKED, normal("ketamine_10uM_dpcpx"), normal(DPCPX)), KETAMINE_EFFECT, 0.5),),
+            "with DPCPX the decrease is at most half of that without, between networks and within the same network",
+            (RatioOfChanges(Contrast(EVOKED, normal("ketamine_10uM_dpcpx"), normal(DPCPX)), KETAMINE_EFFECT, 0.5),
+             RatioOfChanges(Contrast(AFTER_BEFORE, normal("ketamine_10uM_dpcpx"), normal(DPCPX)), KETAMINE_WITHIN,
+                            0.5, experiment="mid_run")),
             status="calibrated"),
     Finding("4", "An AMPA antagonist prevents ketamine's decrease", "antagonists",
             "with the AMPA antagonist the decrease is at most half of that without",

@@ -18,6 +18,7 @@ from analysis import validate as v
 from analysis.report_figures import Design
 from sim.experiment import load_experiment
 from sim.params import ScenarioError
+from sim.scenario import build_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_LIMIT_S = 600.0     # a generous bound (about 2.5 min on 2 idle cores); catches a run-away quick mode
@@ -197,6 +198,97 @@ def test_larger_impairment_in_glutamatergic_cells():
     assert not check(data(0.98, 0.7), impairment)["passed"]
 
 
+def mid_run(condition: str = "ketamine_10uM", apply_at_s: float = 30.0, before: float = 2.0,
+            after: float = 1.5) -> v.Run:
+    """A run of the mid_run protocol (scenarios/experiments/validation/mid_run.toml) whose test pulses release
+    ``before`` vesicles per stimulated bouton at their first pulse before the drug and ``after`` after it (later
+    pulses of a train, and a GABAergic pulse, release other amounts that the measure must ignore)."""
+    exp = load_experiment(v.VALIDATION_DIR / "mid_run.toml")
+    data = exp.scenario_data["normal"]
+    data["conditions"][condition]["apply_at_s"] = apply_at_s
+    data["protocol"]["stimuli"].append({"kind": "paired_pulse", "start_s": 40.0, "interval_ms": 50.0,
+                                        "target": "gabaergic"})
+    scenario = build_scenario(data, str(v.VALIDATION_DIR))
+    rows = []
+    for index, stim in enumerate(scenario.stimuli):
+        glu = stim.target == "glutamatergic"
+        first = (before if stim.start_s < apply_at_s else after) if glu else 9.0
+        times = [stim.start_s + k * (1 / stim.rate_hz if stim.kind == "train" else stim.interval_ms / 1000)
+                 for k in range(stim.n_pulses if stim.kind == "train" else 2)]
+        for k, t in enumerate(times):
+            rows.append({"stimulus": index, "time_s": t, "n_stimulated_glu": 100 if glu else 0,
+                         "released_glu": 100 * (first if k == 0 else 0.3) if glu else 0.0,
+                         "n_stimulated_gaba": 0 if glu else 50, "released_gaba": 0.0 if glu else 50.0})
+    return v.Run(pd.DataFrame({"time_s": [0.0, 0.02]}), pd.DataFrame(rows).sample(frac=1.0, random_state=1),
+                 scenario, condition)
+
+
+def test_evoked_release_after_over_before_the_drug_in_the_same_run():
+    """First pulses of the glutamatergic tests before and after the application; nothing else counts."""
+    metrics = v.RUN_METRICS["mid_run"](mid_run(before=2.0, after=1.5))
+    assert metrics["evoked_release_glu_before"] == pytest.approx(2.0)
+    assert metrics["evoked_release_glu_after"] == pytest.approx(1.5)
+    assert metrics["evoked_release_after_before"] == pytest.approx(0.75)
+    # the split follows the condition's own application time: at 61 s the train at 60 s counts as "before"
+    late = v.RUN_METRICS["mid_run"](mid_run(apply_at_s=61.0, before=2.0, after=1.0))
+    assert late["evoked_release_glu_before"] == pytest.approx(2.0)
+    assert late["evoked_release_after_before"] == pytest.approx(0.5)
+    # all test stimuli after the warm-up, as before: the mean of the six first pulses
+    assert v.release_at_test_pulses(mid_run(before=2.0, after=1.0)) == pytest.approx(1.5)
+
+
+def test_evoked_release_after_over_before_needs_tests_on_both_sides():
+    with pytest.raises(ValueError, match="not after the warm-up"):
+        v.RUN_METRICS["mid_run"](mid_run(apply_at_s=10.0))
+    with pytest.raises(ValueError, match="no glutamatergic test pulse"):
+        v.RUN_METRICS["mid_run"](mid_run(apply_at_s=80.0))                  # no test after the drug
+
+
+def within_network(ketamine: float, ketamine_dpcpx: float, vehicle: float = 1.0, dpcpx: float = 1.28,
+                   sd: float = 0.02) -> v.ValidationData:
+    """Synthetic mid_run runs: after / before ratios of the four conditions."""
+    data = synthetic({("normal", c): {v.AFTER_BEFORE: normal_values(m, n=8, sd=sd, seed=i)}
+                      for i, (c, m) in enumerate((("vehicle", vehicle), ("ketamine_10uM", ketamine),
+                                                  ("dpcpx", dpcpx), ("ketamine_10uM_dpcpx", ketamine_dpcpx)))})
+    data._runs["mid_run"] = data._runs.pop("x")
+    return data
+
+
+def test_within_network_checks_of_findings_1_and_3():
+    """Finding 1's within-network row: ketamine's after / before below the vehicle's; finding 3's: the decrease
+    that DPCPX leaves, over ketamine's, with the upper CI bound at most 0.5."""
+    f1, f3 = (next(f for f in v.FINDINGS if f.key == k) for k in ("1", "3"))
+    (id1, decrease), = [(i, c) for i, c in zip(f1.row_ids(), f1.checks, strict=True) if c.experiment == "mid_run"]
+    (id3, ratio), = [(i, c) for i, c in zip(f3.row_ids(), f3.checks, strict=True) if c.experiment == "mid_run"]
+    assert (id1, id3) == ("1e", "3b") and f1.status == f3.status == "calibrated"
+    assert decrease.contrast.metric == ratio.numerator.metric == ratio.denominator.metric == v.AFTER_BEFORE
+    prevented = within_network(ketamine=0.67, ketamine_dpcpx=1.24)          # -33 %; with DPCPX -3 % (ratio 0.09)
+    row = decrease.evaluate(prevented, "mid_run")
+    assert row["passed"] and row["effect"] == pytest.approx(-33.0, abs=2.0)
+    row = ratio.evaluate(prevented, "mid_run")
+    assert row["passed"] and row["effect"] == pytest.approx(0.09, abs=0.05) and row["ci_high"] <= 0.5
+    not_prevented = within_network(ketamine=0.67, ketamine_dpcpx=0.90)      # with DPCPX -30 % (ratio 0.9)
+    assert decrease.evaluate(not_prevented, "mid_run")["passed"]
+    assert not ratio.evaluate(not_prevented, "mid_run")["passed"]
+    no_effect = within_network(ketamine=1.0, ketamine_dpcpx=1.28)          # ketamine changes nothing
+    assert not decrease.evaluate(no_effect, "mid_run")["passed"]
+    assert not ratio.evaluate(no_effect, "mid_run")["passed"]
+
+
+def test_mid_run_applies_every_condition_at_the_same_time_between_its_tests():
+    for quick in (False, True):
+        exp = load_experiment(v.VALIDATION_DIR / "mid_run.toml", quick=quick)
+        scenario = build_scenario(exp.scenario_data["normal"], str(v.VALIDATION_DIR))
+        applied = {scenario.condition(c).apply_at_s for c in exp.conditions}
+        assert set(exp.conditions) == {"vehicle", "ketamine_10uM", "dpcpx", "ketamine_10uM_dpcpx"}
+        assert len(applied) == 1
+        (t_apply,) = applied
+        tests = sorted(s.start_s for s in scenario.stimuli if s.target == "glutamatergic")
+        assert scenario.protocol.warmup_s < tests[0] and any(t < t_apply for t in tests)
+        assert min(t for t in tests if t > t_apply) - t_apply >= 20.0         # wash-in and the adenosine loop
+        assert all(b - a >= 2.5 for a, b in zip(tests, tests[1:], strict=False))
+
+
 def test_every_finding_of_science_md_has_its_experiment_groups():
     keys = {f.key for f in v.FINDINGS}
     assert {str(k) for k in range(1, 11)} <= keys
@@ -263,8 +355,8 @@ def test_quick_validation_outputs(quick_run):
     out, result, _ = quick_run
     table = pd.read_csv(out / "validation.csv")
     assert list(table.columns) == list(v.ROW_COLUMNS)
-    assert set(table["id"]) >= {"1a", "1b", "2a", "3", "4", "5", "6a", "6b", "6c", "7a", "7b", "8a", "8b", "9a",
-                                "9b", "10"}
+    assert set(table["id"]) >= {"1a", "1b", "1e", "2a", "3a", "3b", "4", "5", "6a", "6b", "6c", "7a", "7b", "8a",
+                                "8b", "9a", "9b", "10"}
     text = (out / "validation.md").read_text()
     assert "| id | finding |" in text and "master seeds: evoked_release 12345, antagonists 12346" in text
     figures = {p.name for p in (out / "figures").glob("*.png")}
