@@ -198,24 +198,30 @@ class BatchOutcome:
 
 def run_batch(exp: Experiment, out: Path, command: list[str], workers: int | None = None,
               resume: bool = False, backend: str = "local", scheduler: str | None = None,
-              progress: bool = True) -> BatchOutcome:
+              progress: bool = True, executor=None) -> BatchOutcome:
     """Run every pending run of ``exp`` into ``out``; returns the counts."""
-    return run_batches([(exp, out, resume)], command, workers, backend, scheduler, progress, desc=exp.name)[0]
+    return run_batches([(exp, out, resume)], command, workers, backend, scheduler, progress, desc=exp.name,
+                       executor=executor)[0]
 
 
 def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], workers: int | None = None,
                 backend: str = "local", scheduler: str | None = None, progress: bool = True,
-                desc: str = "runs") -> list[BatchOutcome]:
+                desc: str = "runs", executor=None) -> list[BatchOutcome]:
     """Run the pending runs of several experiments, each ``(experiment, folder, resume)``, in one pool of workers.
 
     The executor is made first (a Dask scheduler that does not answer fails
     before anything is written), then every folder is prepared (or checked,
     when resumed) before any run starts. The longest runs are submitted first,
-    so that the workers finish together.
+    so that the workers finish together. An ``executor`` given by the caller
+    (:func:`sim.executors.make_executor`) is used instead and left open, so that
+    many batches share one pool of workers (``run.py calibrate``); on an error or
+    interruption it is closed all the same.
     """
     from tqdm import tqdm
 
-    executor = make_executor(backend, workers, scheduler)
+    owned = executor is None
+    if owned:
+        executor = make_executor(backend, workers, scheduler)
     try:
         pending = [(i, spec) for i, (exp, out, resume) in enumerate(jobs)
                    for spec in prepare_folder(out, exp, command, resume)]
@@ -250,7 +256,8 @@ def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], w
         raise
     finally:
         bar.close()
-    executor.close()
+    if owned:
+        executor.close()
     outcomes = []
     for i, ((_, out, _), job_specs) in enumerate(zip(jobs, specs, strict=True)):
         write_summary(out, job_specs)

@@ -354,7 +354,7 @@ def _parameter(sweep: Sweep, key: str, spec: Any) -> Parameter:
                             f"allowed: {', '.join(SCALES)}")
     if ("range" in spec) == ("values" in spec):
         raise ScenarioError(f"{where}: give either range = [low, high] or values = [...] (grid only)")
-    integer = sweep.model == "simulation" and _is_integer_key(key)
+    integer = sweep.model == "simulation" and is_integer_key(key)
     if "values" in spec:
         values = spec["values"]
         if sweep.design != "grid":
@@ -389,7 +389,7 @@ def _parameter(sweep: Sweep, key: str, spec: Any) -> Parameter:
     return Parameter(key, low, high, scale, (), levels, integer)
 
 
-def _is_integer_key(key: str) -> bool:
+def is_integer_key(key: str) -> bool:
     """Whether a dotted scenario key takes whole numbers (schema type int); unknown keys are checked later."""
     parts = key.split(".")
     if parts[0] == "conditions" and len(parts) == 3:
