@@ -16,7 +16,7 @@ The profile: for each parameter, ``points`` values across +- ``span`` of its
 range around the optimum (clipped to the bounds), the others held at the
 optimum; each is one more evaluation. From the objective along it, the range
 of values whose objective stays within +1 (and +4) of the minimum, by linear
-interpolation between the points; the parameter is identifiable if its +1
+interpolation of sqrt(objective - minimum) between the points; the parameter is identifiable if its +1
 range closes on both sides within the profile (the objective rises above the
 minimum + 1 on both sides before the window's edge or a bound).
 """
@@ -148,13 +148,16 @@ def profile_of(key: str, values: list[float], objectives: list[float], bounds: t
 
 
 def _crossing(x: np.ndarray, f: np.ndarray, m: int, threshold: float, direction: int) -> tuple[float, bool]:
-    """Walking from the minimum ``m`` in ``direction``, where the profile first exceeds ``threshold``
-    (interpolated), and True; or the last point and False if it never does."""
+    """Walking from the minimum ``m`` in ``direction``, where the profile first exceeds ``threshold`` and True;
+    or the last point and False if it never does. Between two points, sqrt(objective - minimum) is interpolated
+    linearly (exact for a quadratic profile, as a sum of squared errors is near its minimum)."""
+    g = np.sqrt(np.maximum(f - f[m], 0.0))     # linear in x for a quadratic profile
+    level = np.sqrt(threshold - f[m])
     j = m
     while 0 <= j + direction < len(x):
         k = j + direction
         if f[k] > threshold:
-            t = (threshold - f[j]) / (f[k] - f[j])
+            t = (level - g[j]) / (g[k] - g[j])
             return float(x[j] + t * (x[k] - x[j])), True
         j = k
     return float(x[j]), False

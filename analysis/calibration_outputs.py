@@ -90,7 +90,7 @@ def _range_text(prof: Profile | None, level: str) -> str:
     if prof is None:
         return "–"
     low, high, low_closed, high_closed = prof.ranges[level]
-    return f"{'[' if low_closed else '≤ ('}{low:.4g}, {high:.4g}{']' if high_closed else ') ≥'}"
+    return f"{'' if low_closed else '< '}{low:.4g} to {'' if high_closed else '> '}{high:.4g}"
 
 
 def markdown(record: dict, profiles: list[Profile]) -> str:
@@ -127,8 +127,9 @@ def markdown(record: dict, profiles: list[Profile]) -> str:
         z = t["standardised_error"]
         lines.append(f"| {t['name']} | `{t['metric']}` | {groups} | {t['value']:g} ± {t['sd']:g}{unit} | "
                      f"{_fmt(t['measured'])}{unit} | {'–' if not np.isfinite(z) else f'{z:+.2f}'} |")
-    lines += ["", "Ranges: `[a, b]` where the profile crosses min + level on both sides; `≤ (` or `) ≥` where "
-                  "it does not within the profile (the range may extend further).", ""]
+    lines += ["", "Ranges: the parameter values whose objective stays within the minimum + 1 (or + 4) along its "
+                  "one-at-a-time profile; `< a` or `> b` where the profile does not rise that far before its last "
+                  "point (the range extends further).", ""]
     return "\n".join(lines)
 
 
