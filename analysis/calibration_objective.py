@@ -16,7 +16,6 @@ percent change between two group means. A target that cannot be measured
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -29,7 +28,7 @@ import pandas as pd
 
 from analysis.report import load_batch
 from analysis.validate import ValidationData, measure_with, run_measurements
-from sim.batch import MANIFEST, is_finished, run_batches
+from sim.batch import MANIFEST, is_finished, read_manifest, run_batches
 from sim.calibration import Calibration, GroupRef, Target, vector_hash
 from sim.executors import make_executor
 from sim.outputs import OutputError, utc_now, write_json
@@ -85,12 +84,7 @@ def open_folder(out: Path, cal: Calibration, command: list[str], resume: bool) -
     if resume:
         if not path.is_file():
             raise OutputError(f"--out {out}: no {MANIFEST} of a calibration; nothing to resume (leave out --resume)")
-        try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise OutputError(f"{path}: corrupt manifest ({err})") from None
-        if not isinstance(manifest, dict) or manifest.get("kind") != KIND:
-            raise OutputError(f"{path}: not a calibration folder (made by another command?)")
+        manifest = read_manifest(out, KIND, with_runs=False)
         if manifest.get("calibration_sha256") != cal.sha256 or manifest.get("quick") != cal.quick:
             raise OutputError(f"--out {out}: holds another calibration (the file or --quick differ); resume needs "
                               f"the same file and options, or choose a new folder")

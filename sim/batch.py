@@ -150,8 +150,9 @@ def batch_manifest(exp: Experiment, command: list[str], specs: list[RunSpec], st
     }
 
 
-def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS) -> dict:
-    """The manifest of a batch (or sweep) folder; a missing, corrupt or foreign one is an OutputError."""
+def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS, with_runs: bool = True) -> dict:
+    """The manifest of a batch (or sweep, or with ``with_runs=False`` calibration) folder; a missing, corrupt or
+    foreign one is an OutputError."""
     kinds = (kind,) if isinstance(kind, str) else kind
     what = " or ".join(kinds)
     path = out / MANIFEST
@@ -161,7 +162,7 @@ def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS) -> dict
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise OutputError(f"{path}: corrupt manifest ({err})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") not in kinds or "runs" not in manifest:
+    if not isinstance(manifest, dict) or manifest.get("kind") not in kinds or (with_runs and "runs" not in manifest):
         raise OutputError(f"{path}: not a {what} manifest (made by another command?)")
     return manifest
 

@@ -46,9 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.experiment import Experiment, check_keys, get_key, load_experiment
+from sim.experiment import Experiment, check_keys, get_key, load_experiment, read_with_quick
 from sim.params import ScenarioError, did_you_mean
-from sim.scenario import build_scenario, deep_merge, read_toml, set_dotted
+from sim.scenario import build_scenario, deep_merge, set_dotted
 from sim.sweep import NOT_PARAMETERS, SIGNIFICANT_DIGITS, is_integer_key, summary_metric_names
 
 CALIBRATION_KEYS = ("name", "description", "experiment", "parameters", "targets", "optimiser", "profile", "quick")
@@ -195,13 +195,7 @@ def load_calibration(path: str | Path, quick: bool = False, measures: tuple[str,
     the experiment's quick variant and the file's quick budget.
     """
     path = Path(path).resolve()
-    data = read_toml(path)
-    check_keys(data, CALIBRATION_KEYS, path)
-    variant = get_key(data, "quick", dict, path, {})
-    check_keys(variant, QUICK_KEYS, path, "quick.")
-    if quick and not variant:
-        raise ScenarioError(f"{path}: --quick: the file has no quick table; allowed: a file with "
-                            f"[quick] ({', '.join(QUICK_KEYS)})")
+    data, variant = read_with_quick(path, CALIBRATION_KEYS, QUICK_KEYS, quick, f"[quick] ({', '.join(QUICK_KEYS)})")
     optimiser = _optimiser(data, variant if quick else {}, path)
     points, span = _profile(data, variant if quick else {}, path)
     parameters = _parameters(get_key(data, "parameters", dict, path), path)
