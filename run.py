@@ -7,6 +7,7 @@
     python run.py report DIR
     python run.py reproduce DIR [--runs K]
     python run.py validate [--quick] [--out DIR] [--seed N] [--workers N]
+    python run.py calibrate CALIBRATION.toml --out DIR [--quick] [same execution options as batch]
 
 Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
 condition) prints one line naming the file, key and what is allowed, and
@@ -66,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     val.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    cal = commands.add_parser("calibrate", help="fit free parameters to targets (an experiment run as one batch "
+                                                "per evaluation; docs/calibration.md)")
+    cal.add_argument("calibration", type=Path, help="calibration TOML file (scenarios/calibration/*.toml)")
+    cal.add_argument("--out", type=Path, required=True,
+                     help="output folder: calibration.json, calibration.md, evaluations.csv, evaluations/")
+    cal.add_argument("--quick", action="store_true",
+                     help="the file's reduced variant (its quick table and the experiment's quick variant)")
+    add_execution_options(cal)
+
     rep = commands.add_parser("reproduce", help="re-run a batch from its manifest and check outputs match exactly")
     rep.add_argument("folder", type=Path, help="batch output folder")
     rep.add_argument("--runs", type=int, default=None, metavar="K", help="re-run K runs chosen at random")
@@ -82,8 +92,9 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
                         help="where runs execute: local processes, or Dask (a local cluster, or --scheduler)")
     parser.add_argument("--scheduler", default=None, metavar="ADDR",
                         help="address of a running Dask scheduler, e.g. tcp://HOST:8786 (--backend dask)")
-    parser.add_argument("--resume", action="store_true", help="finish an interrupted batch in --out")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--resume", action="store_true",
+                        help="finish an interrupted batch (or calibration) in --out, reusing what is done")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (no line per evaluation)")
 
 
 def simulate(args: argparse.Namespace, argv: list[str]) -> int:
@@ -211,6 +222,48 @@ def validate(args: argparse.Namespace, argv: list[str]) -> int:
     return 1 if (rows["result"] == "FAIL").any() else 0
 
 
+def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
+    """Fit the calibration's parameters, profile them, write calibration.json/.md and evaluations.csv;
+    exit 1 if a run failed."""
+    from analysis.calibration_fit import fit, profiles
+    from analysis.calibration_objective import EvaluationStore, open_folder
+    from analysis.calibration_outputs import write_outputs
+    from analysis.validate import run_measurements
+    from sim.calibration import load_calibration
+    from sim.outputs import utc_now
+
+    _check_execution_options(args)
+    clock, started = time.perf_counter(), utc_now()
+    cal = load_calibration(args.calibration, quick=args.quick, measures=tuple(run_measurements()))
+    open_folder(args.out, cal, argv, args.resume)
+    store = EvaluationStore(cal, args.out, argv, args.workers, args.backend, args.scheduler, not args.quiet)
+    try:
+        result = fit(cal, store)
+        profile = profiles(cal, store.evaluate, result)
+    except BaseException:
+        store.close(cancel=True)
+        raise
+    store.close()
+    header = {"command": " ".join(["run.py", *argv]), "started_utc": started,
+              "wall time": f"{time.perf_counter() - clock:.0f} s (this invocation)"}
+    record = write_outputs(args.out, cal, store, result, profile, header)
+    fitted = ", ".join(f"{p['key']} = {p['fitted']:.6g}" for p in record["parameters"])
+    ev = record["evaluations"]
+    print(f"{cal.name}: objective {record['objective']:.4g} at {fitted}")
+    for t in record["targets"]:
+        print(f"  {t['name']}: wanted {t['value']:g} ± {t['sd']:g}, measured {t['measured']:.4g} "
+              f"(z = {t['standardised_error']:+.2f})")
+    for p in profile:
+        print(f"  {p.key}: {p.note}")
+    print(f"wrote {args.out / 'calibration.json'}, calibration.md and evaluations.csv: {ev['total']} evaluations "
+          f"({ev['batches_run']} batches run, {ev['reused']} reused) in {time.perf_counter() - clock:.0f} s")
+    if ev["failed_runs"]:
+        print(f"{ev['failed_runs']} run(s) failed: see {args.out}/evaluations/*/runs/*/error.json",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def _load_engine() -> None:
     """Import the model and load its compiled kernels once, before worker processes fork (saves each its start)."""
     from analysis.validate import VALIDATION_DIR
@@ -277,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     commands = {"simulate": simulate, "batch": batch, "sweep": sweep, "report": report, "reproduce": reproduce,
-                "validate": validate}
+                "validate": validate, "calibrate": calibrate}
     try:
         return commands[args.command](args, argv)
     except (ScenarioError, OutputError) as err:

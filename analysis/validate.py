@@ -19,6 +19,7 @@ table.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -133,6 +134,21 @@ def fit_decay(t: np.ndarray, y: np.ndarray, t0: float) -> dict[str, float]:
     return {"a": float(a), "b": float(b), "tau": float(tau)}
 
 
+def measures(*names: str) -> Callable:
+    """Declare the measurements a per-run function returns (``function.names``): callers such as
+    ``run.py calibrate`` check a metric name before anything runs; a function returning other keys raises."""
+    def wrap(fn: Callable[[Run], dict[str, float]]) -> Callable[[Run], dict[str, float]]:
+        @functools.wraps(fn)
+        def measured(run: Run) -> dict[str, float]:
+            out = fn(run)
+            if tuple(out) != names:
+                raise RuntimeError(f"{fn.__name__} returned {tuple(out)}, declared {names}")
+            return out
+        measured.names = names
+        return measured
+    return wrap
+
+
 def release_at_test_pulses(run: Run, after_s: float | None = None, before_s: float = math.inf) -> float:
     """Mean release per stimulated bouton at the first pulse of every glutamatergic train and paired pulse
     after the warm-up: the test pulses, each from rest (the lab averages repeated test responses). Only
@@ -147,6 +163,7 @@ def release_at_test_pulses(run: Run, after_s: float | None = None, before_s: flo
                           for i in tests]))
 
 
+@measures("evoked_release_glu", "rrp_fraction_released_gaba", "highk_glutamate")
 def evoked_release_metrics(run: Run) -> dict[str, float]:
     """Evoked release at the test pulses, GABAergic RRP fraction released, high-K+ glutamate."""
     gaba = run.pulse_rows("paired_pulse", "gabaergic").iloc[0]
@@ -157,6 +174,7 @@ def evoked_release_metrics(run: Run) -> dict[str, float]:
                                                high_k.start_s + high_k.duration_s)}
 
 
+@measures("fm_uptake_glu", "tau_endo_glu", "fm_uptake_gaba", "tau_endo_gaba")
 def recycling_metrics(run: Run) -> dict[str, float]:
     """FM-dye uptake and the pHluorin endocytosis time constant after the loading train, by cell type."""
     _, dye = run.stimulus("fm_dye")
@@ -171,6 +189,7 @@ def recycling_metrics(run: Run) -> dict[str, float]:
     return out
 
 
+@measures("early_release_rise", "late_evoked_ratio")
 def time_course_metrics(run: Run) -> dict[str, float]:
     """Network glutamate release early after the drug over baseline; late over baseline first test pulse."""
     column = "glutamate_released_per_s"
@@ -181,6 +200,7 @@ def time_course_metrics(run: Run) -> dict[str, float]:
             "late_evoked_ratio": late / baseline}
 
 
+@measures("evoked_release_glu_before", "evoked_release_glu_after", "evoked_release_after_before")
 def mid_run_metrics(run: Run) -> dict[str, float]:
     """Evoked release at the test pulses before and after the drug's application in the same run, and their
     ratio (after / before)."""
@@ -194,6 +214,7 @@ def mid_run_metrics(run: Run) -> dict[str, float]:
             "evoked_release_after_before": after / before}
 
 
+@measures("first_pulse_release_glu", "train_depression_glu")
 def train_metrics(run: Run) -> dict[str, float]:
     """First response of a sustained train and its depression (mean of the last pulses / first)."""
     release = per_bouton(run.pulse_rows("train", "glutamatergic"))
@@ -212,14 +233,37 @@ RUN_METRICS: dict[str, Callable[[Run], dict[str, float]]] = {
 }
 
 
+def run_measurements() -> dict[str, Callable[[Run], dict[str, float]]]:
+    """Every per-run measurement of ``RUN_METRICS`` by name, with the function that takes it."""
+    out: dict[str, Callable[[Run], dict[str, float]]] = {}
+    for fn in RUN_METRICS.values():
+        for name in getattr(fn, "names", ()):
+            out.setdefault(name, fn)
+    return out
+
+
+def measure_with(names: list[str]) -> Callable[[Run], dict[str, float]]:
+    """One per-run function taking the named measurements of ``run_measurements`` (each function once)."""
+    known = run_measurements()
+    functions = list(dict.fromkeys(known[n] for n in names))
+
+    def measure(run: Run) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for fn in functions:
+            out.update(fn(run))
+        return {n: out[n] for n in names}
+    return measure
+
+
 # --------------------------------------------------------------------------- the batch folders
 
 
 class ValidationData:
     """The validation folder: per experiment, one row per finished run with its summary and measurements."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, measure: Callable[[Run], dict[str, float]] | None = None):
         self.root = Path(root)
+        self.measure = measure                  # instead of RUN_METRICS[experiment] (run.py calibrate)
         self._runs: dict[str, pd.DataFrame] = {}
         self._manifests: dict[str, dict] = {}
         self.hill: dict[tuple[str, str], pd.DataFrame] = {}      # (experiment, metric) -> Hill fits (cache)
@@ -250,7 +294,7 @@ class ValidationData:
     def _measure(self, experiment: str, run_id: str, scenario: Scenario, condition: str) -> dict[str, float]:
         """The experiment's own measurements of one run; a protocol that does not fit is an OutputError."""
         try:
-            return RUN_METRICS[experiment](self._run(experiment, run_id, scenario, condition))
+            return (self.measure or RUN_METRICS[experiment])(self._run(experiment, run_id, scenario, condition))
         except (ValueError, IndexError, KeyError) as err:
             raise OutputError(f"{self.folder(experiment) / RUNS_DIR / run_id}: cannot take the {experiment} "
                               f"measurements ({type(err).__name__}: {err})") from None

@@ -150,8 +150,9 @@ def batch_manifest(exp: Experiment, command: list[str], specs: list[RunSpec], st
     }
 
 
-def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS) -> dict:
-    """The manifest of a batch (or sweep) folder; a missing, corrupt or foreign one is an OutputError."""
+def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS, with_runs: bool = True) -> dict:
+    """The manifest of a batch (or sweep, or with ``with_runs=False`` calibration) folder; a missing, corrupt or
+    foreign one is an OutputError."""
     kinds = (kind,) if isinstance(kind, str) else kind
     what = " or ".join(kinds)
     path = out / MANIFEST
@@ -161,7 +162,7 @@ def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS) -> dict
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise OutputError(f"{path}: corrupt manifest ({err})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") not in kinds or "runs" not in manifest:
+    if not isinstance(manifest, dict) or manifest.get("kind") not in kinds or (with_runs and "runs" not in manifest):
         raise OutputError(f"{path}: not a {what} manifest (made by another command?)")
     return manifest
 
@@ -198,24 +199,30 @@ class BatchOutcome:
 
 def run_batch(exp: Experiment, out: Path, command: list[str], workers: int | None = None,
               resume: bool = False, backend: str = "local", scheduler: str | None = None,
-              progress: bool = True) -> BatchOutcome:
+              progress: bool = True, executor=None) -> BatchOutcome:
     """Run every pending run of ``exp`` into ``out``; returns the counts."""
-    return run_batches([(exp, out, resume)], command, workers, backend, scheduler, progress, desc=exp.name)[0]
+    return run_batches([(exp, out, resume)], command, workers, backend, scheduler, progress, desc=exp.name,
+                       executor=executor)[0]
 
 
 def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], workers: int | None = None,
                 backend: str = "local", scheduler: str | None = None, progress: bool = True,
-                desc: str = "runs") -> list[BatchOutcome]:
+                desc: str = "runs", executor=None) -> list[BatchOutcome]:
     """Run the pending runs of several experiments, each ``(experiment, folder, resume)``, in one pool of workers.
 
     The executor is made first (a Dask scheduler that does not answer fails
     before anything is written), then every folder is prepared (or checked,
     when resumed) before any run starts. The longest runs are submitted first,
-    so that the workers finish together.
+    so that the workers finish together. An ``executor`` given by the caller
+    (:func:`sim.executors.make_executor`) is used instead and left open, so that
+    many batches share one pool of workers (``run.py calibrate``); on an error or
+    interruption it is closed all the same.
     """
     from tqdm import tqdm
 
-    executor = make_executor(backend, workers, scheduler)
+    owned = executor is None
+    if owned:
+        executor = make_executor(backend, workers, scheduler)
     try:
         pending = [(i, spec) for i, (exp, out, resume) in enumerate(jobs)
                    for spec in prepare_folder(out, exp, command, resume)]
@@ -250,7 +257,8 @@ def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], w
         raise
     finally:
         bar.close()
-    executor.close()
+    if owned:
+        executor.close()
     outcomes = []
     for i, ((_, out, _), job_specs) in enumerate(zip(jobs, specs, strict=True)):
         write_summary(out, job_specs)

@@ -188,6 +188,19 @@ def check_keys(data: dict, allowed: tuple[str, ...], path: Path, prefix: str = "
                                 f"allowed: {', '.join(allowed)}")
 
 
+def read_with_quick(path: Path, keys: tuple[str, ...], quick_keys: tuple[str, ...], quick: bool,
+                    quick_form: str) -> tuple[dict, dict]:
+    """A design file's table and its ``quick`` table, both checked for unknown keys; with ``quick`` a file
+    without a quick table is refused (``quick_form`` shows what it should hold)."""
+    data = read_toml(path)
+    check_keys(data, keys, path)
+    variant = get_key(data, "quick", dict, path, {})
+    check_keys(variant, quick_keys, path, "quick.")
+    if quick and not variant:
+        raise ScenarioError(f"{path}: --quick: the file has no quick table; allowed: a file with {quick_form}")
+    return data, variant
+
+
 def check_replicates_and_conditions(exp: Experiment, quick: bool) -> None:
     if exp.replicates < 1:
         raise ScenarioError(f"{exp.path}: {'quick.' if quick else ''}replicates: {exp.replicates} is out of range; "

@@ -50,12 +50,13 @@ from sim.experiment import (
     check_replicates_and_conditions,
     get_key,
     load_scenarios,
+    read_with_quick,
     run_scenario_data,
     run_seed,
 )
 from sim.outputs import write_table
 from sim.params import ConditionParams, Scenario, ScenarioError, StimulusParams, did_you_mean, schema_fields
-from sim.scenario import build_scenario, deep_merge, read_toml
+from sim.scenario import build_scenario, deep_merge
 from sim.testfunctions import TEST_MODELS
 
 SWEEP_KEYS = ("name", "description", "model", "master_seed", "design", "samples", "morris_levels", "replicates",
@@ -236,13 +237,7 @@ def load_sweep(path: str | Path, quick: bool = False) -> Sweep:
     and partial ``scenario`` replace or extend the file's).
     """
     path = Path(path).resolve()
-    data = read_toml(path)
-    check_keys(data, SWEEP_KEYS, path)
-    variant = get_key(data, "quick", dict, path, {})
-    check_keys(variant, QUICK_KEYS, path, "quick.")
-    if quick and not variant:
-        raise ScenarioError(f"{path}: --quick: the file has no quick table; allowed: a file with "
-                            f"quick = {{ {', '.join(QUICK_KEYS)} }}")
+    data, variant = read_with_quick(path, SWEEP_KEYS, QUICK_KEYS, quick, f"quick = {{ {', '.join(QUICK_KEYS)} }}")
     chosen = {**data, **{k: v for k, v in variant.items() if k != "scenario"}} if quick else data
 
     def prefix(key: str) -> str:   # a key taken from the quick table is reported as quick.KEY
@@ -354,7 +349,7 @@ def _parameter(sweep: Sweep, key: str, spec: Any) -> Parameter:
                             f"allowed: {', '.join(SCALES)}")
     if ("range" in spec) == ("values" in spec):
         raise ScenarioError(f"{where}: give either range = [low, high] or values = [...] (grid only)")
-    integer = sweep.model == "simulation" and _is_integer_key(key)
+    integer = sweep.model == "simulation" and is_integer_key(key)
     if "values" in spec:
         values = spec["values"]
         if sweep.design != "grid":
@@ -389,7 +384,7 @@ def _parameter(sweep: Sweep, key: str, spec: Any) -> Parameter:
     return Parameter(key, low, high, scale, (), levels, integer)
 
 
-def _is_integer_key(key: str) -> bool:
+def is_integer_key(key: str) -> bool:
     """Whether a dotted scenario key takes whole numbers (schema type int); unknown keys are checked later."""
     parts = key.split(".")
     if parts[0] == "conditions" and len(parts) == 3:

@@ -132,7 +132,8 @@ def test_scenario_keys_page_is_up_to_date(generator):
 
 
 def scenario_files() -> list[Path]:
-    return sorted((ROOT / "scenarios").glob("*.toml")) + sorted((ROOT / "scenarios" / "checks").glob("*.toml"))
+    return (sorted((ROOT / "scenarios").glob("*.toml")) + sorted((ROOT / "scenarios" / "checks").glob("*.toml"))
+            + sorted((ROOT / "scenarios" / "calibration").glob("*.toml")))
 
 
 def has_source(comment: str | None) -> bool:
