@@ -20,6 +20,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from sim.executors import BACKENDS
 from sim.outputs import OutputError
@@ -28,8 +29,15 @@ from sim.params import ScenarioError
 EXIT_BAD_INPUT = 2
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (and exit code 2), like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="run.py", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="run.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     sim = commands.add_parser("simulate", help="run one scenario under one drug condition")
     sim.add_argument("scenario", type=Path, help="scenario TOML file (e.g. scenarios/normal.toml)")
@@ -328,7 +336,10 @@ def _frame(rows: list[dict]):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:   # --help, or a one-line usage error (OneLineParser)
+        return done.code if isinstance(done.code, int) else EXIT_BAD_INPUT
     commands = {"simulate": simulate, "batch": batch, "sweep": sweep, "report": report, "reproduce": reproduce,
                 "validate": validate, "calibrate": calibrate}
     try:
