@@ -11,7 +11,8 @@
 
 Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
 condition) prints one line naming the file, key and what is allowed, and
-exits with code 2; nothing is written.
+exits with code 2; nothing is written. So does a size above the limits of
+sim/limits.py (neurons, steps, runs, workers, ...), unless --allow-large.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import time
 from pathlib import Path
 
 from sim.executors import BACKENDS
+from sim.limits import add_option as add_allow_large
+from sim.limits import check_command_line
 from sim.outputs import OutputError
 from sim.params import ScenarioError
 
@@ -81,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--runs", type=int, default=None, metavar="K", help="re-run K runs chosen at random")
     rep.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    for name in ("simulate", "batch", "sweep", "validate", "calibrate", "reproduce"):
+        add_allow_large(commands.choices[name])
     return parser
 
 
@@ -106,7 +111,7 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.readouts import run_results
     from sim.scenario import load_raw, load_scenario, scenario_hash
 
-    scenario, merged = load_scenario(args.scenario, args.overrides, args.seed)
+    scenario, merged = load_scenario(args.scenario, args.overrides, args.seed, args.allow_large)
     try:
         scenario.condition(args.condition)
     except ScenarioError as err:
@@ -145,7 +150,7 @@ def batch(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.experiment import load_experiment
 
     _check_execution_options(args)
-    return _run_and_report(load_experiment(args.experiment), args, argv)
+    return _run_and_report(load_experiment(args.experiment, allow_large=args.allow_large), args, argv)
 
 
 def sweep(args: argparse.Namespace, argv: list[str]) -> int:
@@ -154,7 +159,7 @@ def sweep(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.sweep import load_sweep, write_sweep_table
 
     _check_execution_options(args)
-    code = _run_and_report(load_sweep(args.sweep, quick=args.quick), args, argv)
+    code = _run_and_report(load_sweep(args.sweep, quick=args.quick, allow_large=args.allow_large), args, argv)
     write_sweep_table(args.out)
     analysis = write_sweep_outputs(args.out)
     for line in console_lines(analysis):
@@ -163,8 +168,6 @@ def sweep(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _check_execution_options(args: argparse.Namespace) -> None:
-    if args.workers is not None and args.workers < 1:
-        raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
     if args.scheduler is not None and args.backend != "dask":
         raise OutputError(f"--scheduler {args.scheduler}: only used with --backend dask")
 
@@ -191,14 +194,11 @@ def validate(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.experiment import load_experiment
     from sim.outputs import utc_now
 
-    if args.workers is not None and args.workers < 1:
-        raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
-    if args.seed is not None and args.seed < 0:
-        raise OutputError(f"--seed {args.seed}: allowed: 0 or more")
     out = args.out or Path("results/validate-quick" if args.quick else "results/validate")
     clock, started = time.perf_counter(), utc_now()
     experiments = [load_experiment(VALIDATION_DIR / f"{name}.toml", quick=args.quick,
-                                   master_seed=None if args.seed is None else args.seed + i)
+                                   master_seed=None if args.seed is None else args.seed + i,
+                                   allow_large=args.allow_large)
                    for i, name in enumerate(EXPERIMENTS)]
     jobs = [(exp, out / exp.name, _check_resumable(out / exp.name, exp)) for exp in experiments]
     _load_engine()
@@ -234,7 +234,8 @@ def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
 
     _check_execution_options(args)
     clock, started = time.perf_counter(), utc_now()
-    cal = load_calibration(args.calibration, quick=args.quick, measures=tuple(run_measurements()))
+    cal = load_calibration(args.calibration, quick=args.quick, measures=tuple(run_measurements()),
+                           allow_large=args.allow_large)
     open_folder(args.out, cal, argv, args.resume)
     store = EvaluationStore(cal, args.out, argv, args.workers, args.backend, args.scheduler, not args.quiet)
     try:
@@ -332,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"simulate": simulate, "batch": batch, "sweep": sweep, "report": report, "reproduce": reproduce,
                 "validate": validate, "calibrate": calibrate}
     try:
+        check_command_line(args)
         return commands[args.command](args, argv)
     except (ScenarioError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
