@@ -105,6 +105,7 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
 def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run one scenario and write manifest, time series, pulses, summary and figures."""
     from analysis.figures import plot_run
+    from sim.estimate import announce_run
     from sim.model import SynapseNetworkModel
     from sim.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
     from sim.params import ScenarioError
@@ -118,6 +119,7 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
         raise ScenarioError(f"{args.scenario}: --condition: {err}") from None
     out = args.out or Path("results/simulate") / f"{scenario.name}-{args.condition}-seed{scenario.seed}"
     check_new_output(out, args.overwrite)
+    announce_run(scenario, str(args.scenario), args.allow_large)
     started, clock = utc_now(), time.perf_counter()
     model = SynapseNetworkModel(scenario, args.condition)
     print(f"{scenario.name} / {args.condition}: {model.connectivity.n_neurons} neurons, "
@@ -175,7 +177,9 @@ def _check_execution_options(args: argparse.Namespace) -> None:
 def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
     """Run a batch or sweep with the execution options; print the counts; 1 if any run failed."""
     from sim.batch import run_batch
+    from sim.estimate import announce_batch
 
+    announce_batch(exp, args.out, args.workers, args.resume, args.scheduler, args.allow_large)
     outcome = run_batch(exp, args.out, argv, workers=args.workers, resume=args.resume, backend=args.backend,
                         scheduler=args.scheduler, progress=not args.quiet)
     print(f"{args.out}: {outcome.done} runs done, {outcome.skipped} already done, {outcome.failed} failed "
