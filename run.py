@@ -11,7 +11,8 @@
 
 Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
 condition) prints one line naming the file, key and what is allowed, and
-exits with code 2; nothing is written.
+exits with code 2; nothing is written. So does a size above the limits of
+sim/limits.py (neurons, steps, runs, workers, ...), unless --allow-large.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from sim.executors import BACKENDS
+from sim.limits import add_option as add_allow_large
+from sim.limits import check_command_line
 from sim.outputs import OutputError
 from sim.params import ScenarioError
 
@@ -89,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--runs", type=int, default=None, metavar="K", help="re-run K runs chosen at random")
     rep.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    for name in ("simulate", "batch", "sweep", "validate", "calibrate", "reproduce"):
+        add_allow_large(commands.choices[name])
     return parser
 
 
@@ -108,19 +113,21 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
 def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run one scenario and write manifest, time series, pulses, summary and figures."""
     from analysis.figures import plot_run
+    from sim.estimate import announce_run
     from sim.model import SynapseNetworkModel
     from sim.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
     from sim.params import ScenarioError
     from sim.readouts import run_results
     from sim.scenario import load_raw, load_scenario, scenario_hash
 
-    scenario, merged = load_scenario(args.scenario, args.overrides, args.seed)
+    scenario, merged = load_scenario(args.scenario, args.overrides, args.seed, args.allow_large)
     try:
         scenario.condition(args.condition)
     except ScenarioError as err:
         raise ScenarioError(f"{args.scenario}: --condition: {err}") from None
     out = args.out or Path("results/simulate") / f"{scenario.name}-{args.condition}-seed{scenario.seed}"
     check_new_output(out, args.overwrite)
+    announce_run(scenario, str(args.scenario), args.allow_large)
     started, clock = utc_now(), time.perf_counter()
     model = SynapseNetworkModel(scenario, args.condition)
     print(f"{scenario.name} / {args.condition}: {model.connectivity.n_neurons} neurons, "
@@ -153,7 +160,7 @@ def batch(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.experiment import load_experiment
 
     _check_execution_options(args)
-    return _run_and_report(load_experiment(args.experiment), args, argv)
+    return _run_and_report(load_experiment(args.experiment, allow_large=args.allow_large), args, argv)
 
 
 def sweep(args: argparse.Namespace, argv: list[str]) -> int:
@@ -162,7 +169,7 @@ def sweep(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.sweep import load_sweep, write_sweep_table
 
     _check_execution_options(args)
-    code = _run_and_report(load_sweep(args.sweep, quick=args.quick), args, argv)
+    code = _run_and_report(load_sweep(args.sweep, quick=args.quick, allow_large=args.allow_large), args, argv)
     write_sweep_table(args.out)
     analysis = write_sweep_outputs(args.out)
     for line in console_lines(analysis):
@@ -171,8 +178,6 @@ def sweep(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _check_execution_options(args: argparse.Namespace) -> None:
-    if args.workers is not None and args.workers < 1:
-        raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
     if args.scheduler is not None and args.backend != "dask":
         raise OutputError(f"--scheduler {args.scheduler}: only used with --backend dask")
 
@@ -180,7 +185,9 @@ def _check_execution_options(args: argparse.Namespace) -> None:
 def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
     """Run a batch or sweep with the execution options; print the counts; 1 if any run failed."""
     from sim.batch import run_batch
+    from sim.estimate import announce_batch
 
+    announce_batch(exp, args.out, args.workers, args.resume, args.scheduler, args.allow_large)
     outcome = run_batch(exp, args.out, argv, workers=args.workers, resume=args.resume, backend=args.backend,
                         scheduler=args.scheduler, progress=not args.quiet)
     print(f"{args.out}: {outcome.done} runs done, {outcome.skipped} already done, {outcome.failed} failed "
@@ -199,14 +206,11 @@ def validate(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.experiment import load_experiment
     from sim.outputs import utc_now
 
-    if args.workers is not None and args.workers < 1:
-        raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
-    if args.seed is not None and args.seed < 0:
-        raise OutputError(f"--seed {args.seed}: allowed: 0 or more")
     out = args.out or Path("results/validate-quick" if args.quick else "results/validate")
     clock, started = time.perf_counter(), utc_now()
     experiments = [load_experiment(VALIDATION_DIR / f"{name}.toml", quick=args.quick,
-                                   master_seed=None if args.seed is None else args.seed + i)
+                                   master_seed=None if args.seed is None else args.seed + i,
+                                   allow_large=args.allow_large)
                    for i, name in enumerate(EXPERIMENTS)]
     jobs = [(exp, out / exp.name, _check_resumable(out / exp.name, exp)) for exp in experiments]
     _load_engine()
@@ -242,7 +246,8 @@ def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
 
     _check_execution_options(args)
     clock, started = time.perf_counter(), utc_now()
-    cal = load_calibration(args.calibration, quick=args.quick, measures=tuple(run_measurements()))
+    cal = load_calibration(args.calibration, quick=args.quick, measures=tuple(run_measurements()),
+                           allow_large=args.allow_large)
     open_folder(args.out, cal, argv, args.resume)
     store = EvaluationStore(cal, args.out, argv, args.workers, args.backend, args.scheduler, not args.quiet)
     try:
@@ -343,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"simulate": simulate, "batch": batch, "sweep": sweep, "report": report, "reproduce": reproduce,
                 "validate": validate, "calibrate": calibrate}
     try:
+        check_command_line(args)
         return commands[args.command](args, argv)
     except (ScenarioError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -99,15 +99,18 @@ TYPES = {int: "integer", float: "number", str: "text", list: "list of tables", d
 
 #: rules that involve more than one key (sim.scenario.check_consistency)
 CROSS_RULES = {
+    "network.n_neurons": ("(without `--allow-large` at most 2,000,000, and at most 200,000,000 synapses with the "
+                          "in-degrees: [README § Reliability](../README.md#reliability))"),
     "network.excitatory_in_degree": "and, if > 0, fewer than the number of glutamatergic neurons",
     "network.inhibitory_in_degree": "and, if > 0, fewer than the number of GABAergic neurons",
     "neurons.glutamatergic.v_reset_mV": "below `v_threshold_mV`",
     "neurons.gabaergic.v_reset_mV": "below `v_threshold_mV`",
     "vesicles.glutamatergic.release_sites": "and ≤ `total`",
     "vesicles.gabaergic.release_sites": "and ≤ `total`",
-    "protocol.warmup_s": "and < `duration_s`",
-    "protocol.record_interval_ms": "and ≥ `dt_ms`",
-    "protocol.slow_dt_ms": "and ≥ `dt_ms`",
+    "protocol.duration_s": "and a whole number of `dt_ms` steps",
+    "protocol.warmup_s": "and < `duration_s`, a whole number of `dt_ms` steps",
+    "protocol.record_interval_ms": "and a multiple of `dt_ms`",
+    "protocol.slow_dt_ms": "and a multiple of `dt_ms`",
     "start_s": "and < `protocol.duration_s`",
 }
 
@@ -382,7 +385,10 @@ result. Invalid input (unknown section or key, wrong type, value out of range,
 broken cross-key rule, a stimulus key that its kind does not use, missing file,
 malformed TOML, unknown condition) stops
 with one line naming the file, the dotted key and what is allowed, exit code 2,
-and nothing written. A misspelt key gets a "did you mean" hint.
+and nothing written. A misspelt key gets a "did you mean" hint. So do sizes
+above the limits of `sim/limits.py` (neurons, synapses, steps, slow steps,
+time-series rows, pulses of a train), unless `--allow-large`: the table is in
+[README § Reliability](../README.md#reliability).
 Types: a *number* accepts integers and decimals; a *whole number* accepts
 integers and decimals without a fractional part (`10.0` → `10`); `true`/`false`
 are not numbers; *text* with choices must be one of them.
@@ -402,8 +408,9 @@ TOP_LEVEL_ROWS = (
      "the `scenario` column of the summary."),
     ("description", "text", "`\"\"`", "free text, kept in the manifest."),
     ("seed", "whole number", "`0`",
-     "master seed of the run; `--seed N` overrides it. The model derives four independent random streams from "
-     "it (numpy `SeedSequence(seed).spawn(4)`: network, per-neuron parameter draws, protocol, dynamics); see "
+     "master seed of the run, 0 to 2⁶³ − 1 (stored as a 64-bit integer); `--seed N` overrides it. The model "
+     "derives four independent random streams from it (numpy `SeedSequence(seed).spawn(4)`: network, "
+     "per-neuron parameter draws, protocol, dynamics); see "
      "[model.md § Random numbers](model.md#random-numbers)."),
     ("conditions", "tables", "none (`vehicle` always exists)",
      "named drug conditions, one `[conditions.NAME]` table each; see below."),

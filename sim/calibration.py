@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiment import Experiment, check_keys, get_key, load_experiment, read_with_quick
+from sim.limits import check_scenario
 from sim.params import ScenarioError, did_you_mean
 from sim.scenario import build_scenario, deep_merge, set_dotted
 from sim.sweep import NOT_PARAMETERS, SIGNIFICANT_DIGITS, is_integer_key, summary_metric_names
@@ -187,12 +188,15 @@ def vector_hash(assignment: dict[str, float]) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def load_calibration(path: str | Path, quick: bool = False, measures: tuple[str, ...] = ()) -> Calibration:
+def load_calibration(path: str | Path, quick: bool = False, measures: tuple[str, ...] = (),
+                     allow_large: bool = False) -> Calibration:
     """Read and validate a calibration file; errors name the file, the key and what is allowed.
 
     ``measures`` are the per-run measurements a target may name besides the
     summary metrics (``analysis.validate.run_measurements``); ``quick`` selects
-    the experiment's quick variant and the file's quick budget.
+    the experiment's quick variant and the file's quick budget. The experiment, and
+    its scenarios at the parameters' bounds, must be within the size limits of
+    :mod:`sim.limits` unless ``allow_large``.
     """
     path = Path(path).resolve()
     data, variant = read_with_quick(path, CALIBRATION_KEYS, QUICK_KEYS, quick, f"[quick] ({', '.join(QUICK_KEYS)})")
@@ -200,23 +204,23 @@ def load_calibration(path: str | Path, quick: bool = False, measures: tuple[str,
     points, span = _profile(data, variant if quick else {}, path)
     parameters = _parameters(get_key(data, "parameters", dict, path), path)
     targets_raw = get_key(data, "targets", list, path)
-    experiment = _experiment(data, path, quick)
+    experiment = _experiment(data, path, quick, allow_large)
     cal = Calibration(path=path, name=get_key(data, "name", str, path, path.stem),
                       description=get_key(data, "description", str, path, ""), quick=quick, experiment=experiment,
                       parameters=parameters, targets=[], optimiser=optimiser, profile_points=points,
                       profile_span=span)
-    _check_parameters_in_scenarios(cal)
+    _check_parameters_in_scenarios(cal, allow_large)
     cal.targets = _targets(targets_raw, cal, measures)
     return cal
 
 
-def _experiment(data: dict, path: Path, quick: bool) -> Experiment:
+def _experiment(data: dict, path: Path, quick: bool, allow_large: bool) -> Experiment:
     rel = get_key(data, "experiment", str, path)
     file = (path.parent / rel).resolve()
     if not file.is_file():
         raise ScenarioError(f"{path}: experiment: '{rel}' does not exist (relative to {path.parent}); allowed: "
                             f"the path of an experiment file")
-    return load_experiment(file, quick=quick)
+    return load_experiment(file, quick=quick, allow_large=allow_large)
 
 
 def _number(table: dict, key: str, path: Path, prefix: str, default: Any = ...) -> float:
@@ -256,8 +260,9 @@ def _parameters(table: dict, path: Path) -> list[FreeParameter]:
     return out
 
 
-def _check_parameters_in_scenarios(cal: Calibration) -> None:
-    """Every parameter at both bounds must give a valid scenario, and must not be a level of the experiment."""
+def _check_parameters_in_scenarios(cal: Calibration, allow_large: bool = False) -> None:
+    """Every parameter at both bounds must give a valid scenario (within the size limits unless ``allow_large``),
+    and must not be a level of the experiment."""
     exp = cal.experiment
     for p in cal.parameters:
         if p.key in exp.levels:
@@ -271,7 +276,8 @@ def _check_parameters_in_scenarios(cal: Calibration) -> None:
             raise ScenarioError(f"{cal.path}: parameters: {str(err).removeprefix('--set ')}") from None
         for name, data in at.scenario_data.items():
             try:
-                build_scenario({**data, "seed": 0}, f"scenario '{name}', every parameter at its {bound} bound")
+                source = f"scenario '{name}', every parameter at its {bound} bound"
+                check_scenario(build_scenario({**data, "seed": 0}, source), source, allow_large)
             except ScenarioError as err:
                 raise ScenarioError(f"{cal.path}: parameters: {err}") from None
 

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from sim.limits import check_runs, check_scenario, check_seed
 from sim.params import Scenario, ScenarioError, did_you_mean
 from sim.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted
 
@@ -127,8 +129,9 @@ class Experiment:
         """Keys that a subclass adds to the folder's manifest."""
         return {}
 
-    def validate_runs(self) -> None:
-        """Build every distinct scenario once so that a bad level or condition fails before any run."""
+    def validate_runs(self, allow_large: bool = False) -> None:
+        """Build every distinct scenario once so that a bad level or condition, or a network or protocol above the
+        size limits (unless ``allow_large``), fails before any run."""
         seen = set()
         for spec in self.runs():
             sig = (spec.scenario, tuple(sorted(spec.levels.items())))
@@ -136,6 +139,7 @@ class Experiment:
                 continue
             seen.add(sig)
             scenario = build_scenario(self.run_scenario(spec), str(self.path))
+            check_scenario(scenario, str(self.path), allow_large)
             for condition in self.conditions:
                 _check_condition(scenario, condition, self.path, spec.scenario)
 
@@ -147,11 +151,14 @@ def _check_condition(scenario: Scenario, condition: str, path: Path, name: str) 
         raise ScenarioError(f"{path}: conditions: scenario '{name}': {err}") from None
 
 
-def load_experiment(path: str | Path, quick: bool = False, master_seed: int | None = None) -> Experiment:
+def load_experiment(path: str | Path, quick: bool = False, master_seed: int | None = None,
+                    allow_large: bool = False) -> Experiment:
     """Read and validate an experiment file; errors name the file and the key.
 
     ``quick`` selects the file's ``quick`` variant (fewer replicates, its partial
     scenario merged on top of ``[scenario]``); ``master_seed`` replaces the file's.
+    Runs and scenarios above the size limits of :mod:`sim.limits` are refused,
+    before the list of runs is built, unless ``allow_large``.
     """
     path = Path(path).resolve()
     data = read_toml(path)
@@ -168,6 +175,7 @@ def load_experiment(path: str | Path, quick: bool = False, master_seed: int | No
         readouts=get_key(data, "readouts", list, path, []),
         levels=get_key(data, "levels", dict, path, {}),
     )
+    check_seed(exp.master_seed, f"{path}: master_seed" if master_seed is None else f"{path}: master_seed (--seed)")
     check_replicates_and_conditions(exp, quick)
     for key, values in exp.levels.items():
         if not isinstance(values, list) or not values:
@@ -175,9 +183,19 @@ def load_experiment(path: str | Path, quick: bool = False, master_seed: int | No
     shared = get_key(data, "scenario", dict, path, {})
     load_scenarios(exp, get_key(data, "scenarios", list, path), deep_merge(shared, variant["scenario"]) if quick
                    else shared)
+    if not exp.scenario_data:
+        raise ScenarioError(f"{path}: scenarios: empty; allowed: a list of scenario files")
+    check_runs(path, run_factors(exp, quick), allow_large)
     _check_reference(exp)
-    exp.validate_runs()
+    exp.validate_runs(allow_large)
     return exp
+
+
+def run_factors(exp: Experiment, quick: bool = False) -> list[tuple[str, int, str]]:
+    """What the number of runs is the product of: (key, count, noun) of scenarios, conditions, levels, replicates."""
+    return [("scenarios", len(exp.scenario_data), "scenarios"), ("conditions", len(exp.conditions), "conditions"),
+            ("levels", math.prod(len(v) for v in exp.levels.values()), "level combinations"),
+            (f"{'quick.' if quick else ''}replicates", exp.replicates, "replicates")]
 
 
 def check_keys(data: dict, allowed: tuple[str, ...], path: Path, prefix: str = "") -> None:

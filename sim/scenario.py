@@ -5,14 +5,17 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from sim.limits import MAX_STEPS, check_scenario, check_seed
 from sim.params import (
     CELL_TYPES,
     STIMULUS_KEYS,
     ConditionParams,
+    ProtocolParams,
     Scenario,
     ScenarioError,
     StimulusParams,
@@ -23,6 +26,9 @@ from sim.params import (
 
 TOP_LEVEL = ("name", "description", "seed", "extends", "network", "neurons", "synapses", "vesicles",
              "adenosine", "synapsin", "glutamate", "pharmacology", "protocol", "conditions")
+#: a time within this fraction of a whole number of steps counts as whole: the floating-point error of decimal
+#: inputs (32.0 / 0.5, 0.3 / 0.1) is ~1e-16, and a mismatch of 1e-9 of the time changes no protocol
+STEP_TOLERANCE = 1e-9
 
 
 def read_toml(path: Path) -> dict:
@@ -198,8 +204,7 @@ def check_consistency(s: Scenario, source: str) -> None:
         if n.v_reset_mV >= n.v_threshold_mV:
             raise ScenarioError(f"{source}: neurons.{kind}.v_reset_mV: must be below v_threshold_mV "
                                 f"({n.v_threshold_mV} mV)")
-    if s.seed < 0:
-        raise ScenarioError(f"{source}: seed: {s.seed} is out of range; allowed: >= 0")
+    check_seed(s.seed, f"{source}: seed")
     p = s.protocol
     if p.warmup_s >= p.duration_s:
         raise ScenarioError(f"{source}: protocol.warmup_s: {p.warmup_s} s is not shorter than "
@@ -210,6 +215,7 @@ def check_consistency(s: Scenario, source: str) -> None:
     for name, slower in (("record_interval_ms", p.record_interval_ms), ("slow_dt_ms", p.slow_dt_ms)):
         if slower < p.dt_ms:
             raise ScenarioError(f"{source}: protocol.{name}: {slower} ms is shorter than dt_ms ({p.dt_ms} ms)")
+    check_whole_steps(p, source)
     n_exc = round(s.network.n_neurons * s.network.excitatory_fraction)
     for key, k, pool in (("excitatory_in_degree", s.network.excitatory_in_degree, n_exc),
                          ("inhibitory_in_degree", s.network.inhibitory_in_degree, s.network.n_neurons - n_exc)):
@@ -225,9 +231,32 @@ def check_consistency(s: Scenario, source: str) -> None:
                                 f"of the protocol ({p.duration_s} s)")
 
 
+def check_whole_steps(p: ProtocolParams, source: str) -> None:
+    """duration_s, warmup_s, record_interval_ms and slow_dt_ms must each be a whole number of steps of dt_ms (the
+    model counts them in steps and would round them)."""
+    times = (("duration_s", p.duration_s, "s", False), ("warmup_s", p.warmup_s, "s", True),
+             ("record_interval_ms", p.record_interval_ms, "ms", False), ("slow_dt_ms", p.slow_dt_ms, "ms", False))
+    for key, value, unit, zero_ok in times:
+        steps = value * (1000.0 if unit == "s" else 1.0) / p.dt_ms
+        if not math.isfinite(steps):
+            raise ScenarioError(f"{source}: protocol.{key}: {value:g} {unit} has too many steps of dt_ms = "
+                                f"{p.dt_ms:g} ms to count; allowed: a finite number of steps (at most "
+                                f"{MAX_STEPS:,} without --allow-large)")
+        if abs(steps - round(steps)) <= STEP_TOLERANCE * max(round(steps), 1):
+            continue
+        scale = 1000.0 if unit == "s" else 1.0
+        nearest = [n * p.dt_ms / scale for n in (math.floor(steps), math.ceil(steps)) if n > 0 or zero_ok]
+        raise ScenarioError(f"{source}: protocol.{key}: {value:.12g} {unit} is not a whole number of time steps; "
+                            f"allowed: a multiple of dt_ms = {p.dt_ms:g} ms (nearest: "
+                            f"{' or '.join(f'{t:.12g}' for t in nearest)} {unit})")
+
+
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
-                  seed: int | None = None) -> tuple[Scenario, dict]:
-    """Load, override and validate a scenario file; returns it and the merged raw dictionary."""
+                  seed: int | None = None, allow_large: bool = False) -> tuple[Scenario, dict]:
+    """Load, override and validate a scenario file; returns it and the merged raw dictionary.
+
+    A network or protocol above the size limits of :mod:`sim.limits` is refused unless ``allow_large``.
+    """
     path = Path(path)
     data, files = load_raw(path)
     for assignment in overrides:
@@ -235,7 +264,9 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     if seed is not None:
         data["seed"] = seed
     data.setdefault("name", path.stem)
-    return build_scenario(data, str(path)), data
+    scenario = build_scenario(data, str(path))
+    check_scenario(scenario, str(path), allow_large)
+    return scenario, data
 
 
 def scenario_hash(data: dict) -> str:

@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from sim import limits
 from sim.batch import read_manifest
 from sim.experiment import (
     Experiment,
@@ -54,6 +55,7 @@ from sim.experiment import (
     run_scenario_data,
     run_seed,
 )
+from sim.limits import check_runs, check_seed, count, refuse_above
 from sim.outputs import write_table
 from sim.params import ConditionParams, Scenario, ScenarioError, StimulusParams, did_you_mean, schema_fields
 from sim.scenario import build_scenario, deep_merge
@@ -209,7 +211,7 @@ class Sweep(Experiment):
                           "parameters": [asdict(p) for p in self.parameters], "outputs": self.outputs,
                           "contrast": self.contrast, "problem": salib_problem(self.parameters)}}
 
-    def validate_runs(self) -> None:
+    def validate_runs(self, allow_large: bool = False) -> None:
         if self.model != "simulation":
             return
         for name, data in self.scenario_data.items():
@@ -219,7 +221,7 @@ class Sweep(Experiment):
                 except ScenarioError as err:
                     raise ScenarioError(f"{self.path}: parameters.\"{p.key}\": "
                                         f"{str(err).removeprefix('--set ')} (scenario '{name}')") from None
-        super().validate_runs()
+        super().validate_runs(allow_large)
 
 
 def parameters_from_sweep(manifest_sweep: dict) -> list[Parameter]:
@@ -230,11 +232,13 @@ def parameters_from_sweep(manifest_sweep: dict) -> list[Parameter]:
 # --------------------------------------------------------------------------- loading
 
 
-def load_sweep(path: str | Path, quick: bool = False) -> Sweep:
+def load_sweep(path: str | Path, quick: bool = False, allow_large: bool = False) -> Sweep:
     """Read and validate a sweep file; errors name the file, the key and what is allowed.
 
     ``quick`` selects the file's ``quick`` variant (its ``samples``, ``replicates``
-    and partial ``scenario`` replace or extend the file's).
+    and partial ``scenario`` replace or extend the file's). A design, runs or
+    scenarios above the size limits of :mod:`sim.limits` are refused, before the
+    design is drawn, unless ``allow_large``.
     """
     path = Path(path).resolve()
     data, variant = read_with_quick(path, SWEEP_KEYS, QUICK_KEYS, quick, f"quick = {{ {', '.join(QUICK_KEYS)} }}")
@@ -259,6 +263,7 @@ def load_sweep(path: str | Path, quick: bool = False) -> Sweep:
         seeds=_choice(data, "seeds", SEEDS, path, "common"),
         quick=quick,
     )
+    check_seed(sweep.master_seed, f"{path}: master_seed")
     check_replicates_and_conditions(sweep, quick)
     sweep.samples = _samples(sweep, chosen, path, prefix("samples"))
     sweep.morris_levels = _morris_levels(sweep, data, path)
@@ -277,9 +282,40 @@ def load_sweep(path: str | Path, quick: bool = False) -> Sweep:
     else:
         _check_test_model(sweep, data)
     sweep.readouts = list(sweep.outputs)
-    sweep.validate_runs()
+    check_design_size(sweep, prefix("samples"), prefix("replicates"), allow_large)
+    sweep.validate_runs(allow_large)
     _check_outputs(sweep)
     return sweep
+
+
+def design_size(design: str, parameters: list[Parameter], samples: int | None) -> int:
+    """The number of design points (without drawing them): the product of a grid's levels, N for lhs, N (D + 2)
+    for sobol (first-order and total indices), r (D + 1) for morris."""
+    d = len(parameters)
+    if design == "grid":
+        return math.prod(len(p.values) or p.levels for p in parameters)
+    return samples * {"lhs": 1, "sobol": d + 2, "morris": d + 1}[design]
+
+
+def check_design_size(sweep: Sweep, samples_prefix: str, replicates_prefix: str, allow_large: bool) -> None:
+    """Refuse samples or levels above the limits of :mod:`sim.limits`, and more runs than a batch may hold."""
+    where = f"{sweep.path}: "
+    if sweep.samples is not None:
+        refuse_above(f"{where}{samples_prefix}samples", sweep.samples, limits.MAX_SAMPLES,
+                     f"{count(sweep.samples)} samples", "the design is drawn whole", allow_large)
+    if sweep.design == "morris":
+        refuse_above(f"{where}morris_levels", sweep.morris_levels, limits.MAX_LEVELS,
+                     f"{count(sweep.morris_levels)} levels", "levels of the Morris grid", allow_large)
+    for p in sweep.parameters:
+        levels = len(p.values) or p.levels
+        key = f"parameters.\"{p.key}\".{'values' if p.values else 'levels'}"
+        refuse_above(f"{where}{key}", levels, limits.MAX_LEVELS, f"{count(levels)} levels",
+                     "the grid is the product of the levels", allow_large)
+    points_key = "parameters" if sweep.design == "grid" else f"{samples_prefix}samples"
+    check_runs(sweep.path, [(points_key, design_size(sweep.design, sweep.parameters, sweep.samples), "design points"),
+                            ("scenarios", len(sweep.scenario_data), "scenarios"),
+                            ("conditions", len(sweep.conditions), "conditions"),
+                            (f"{replicates_prefix}replicates", sweep.replicates, "replicates")], allow_large, "sweep")
 
 
 def _choice(data: dict, key: str, allowed: tuple[str, ...], path: Path, default: Any = ...) -> str:
