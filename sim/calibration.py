@@ -46,11 +46,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.experiment import Experiment, check_keys, get_key, load_experiment, read_with_quick
+from sim.experiment import Experiment, check_keys, get_key, load_experiment, read_with_quick, summary_metric_names
 from sim.limits import check_scenario
 from sim.params import ScenarioError, did_you_mean
 from sim.scenario import build_scenario, deep_merge, set_dotted
-from sim.sweep import NOT_PARAMETERS, SIGNIFICANT_DIGITS, is_integer_key, summary_metric_names
+from sim.sweep import NOT_PARAMETERS, SIGNIFICANT_DIGITS, is_integer_key
 
 CALIBRATION_KEYS = ("name", "description", "experiment", "parameters", "targets", "optimiser", "profile", "quick")
 PARAMETER_KEYS = ("low", "high", "log", "start")

@@ -22,6 +22,7 @@ An experiment TOML (``scenarios/experiments/*.toml``) holds::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
@@ -188,7 +189,43 @@ def load_experiment(path: str | Path, quick: bool = False, master_seed: int | No
     check_runs(path, run_factors(exp, quick), allow_large)
     _check_reference(exp)
     exp.validate_runs(allow_large)
+    check_readouts(exp)
     return exp
+
+
+@functools.lru_cache(maxsize=8)
+def _metric_names(scenario_json: str, condition: str, source: str) -> tuple[str, ...]:
+    import json
+
+    from sim.model import SynapseNetworkModel
+    from sim.readouts import run_results
+
+    data = json.loads(scenario_json)
+    protocol = data.get("protocol", {})
+    span_ms = max(float(protocol.get("record_interval_ms", 10.0)), float(protocol.get("slow_dt_ms", 10.0)))
+    tiny = run_scenario_data(data, {"network.n_neurons": 20, "network.excitatory_in_degree": 2,
+                                    "network.inhibitory_in_degree": 1, "protocol.warmup_s": 0.0,
+                                    "protocol.duration_s": 2 * span_ms / 1000.0, "protocol.stimuli": []}, 0)
+    model = SynapseNetworkModel(build_scenario(tiny, source), condition)
+    model.run()
+    return tuple(run_results(model)["summary"])
+
+
+def summary_metric_names(scenario_data: dict, condition: str, source: str) -> list[str]:
+    """The summary metrics a run of this scenario reports, from a tiny, very short run of it (20 neurons)."""
+    import json
+
+    return list(_metric_names(json.dumps(scenario_data, sort_keys=True, default=str), condition, source))
+
+
+def check_readouts(exp: Experiment) -> None:
+    """Refuse readouts that are not summary metrics of the experiment's runs."""
+    name = next(iter(exp.scenario_data))
+    known = summary_metric_names(exp.scenario_data[name], exp.conditions[0], str(exp.path))
+    for readout in exp.readouts:
+        if not isinstance(readout, str) or readout not in known:
+            raise ScenarioError(f"{exp.path}: readouts: {readout!r} is not a summary metric"
+                                f"{did_you_mean(str(readout), known)}; allowed: {', '.join(known)}")
 
 
 def run_factors(exp: Experiment, quick: bool = False) -> list[tuple[str, int, str]]:
@@ -230,7 +267,10 @@ def check_replicates_and_conditions(exp: Experiment, quick: bool) -> None:
 def load_scenarios(exp: Experiment, files: list, shared: dict) -> None:
     """Read each scenario file (relative to the experiment file) with ``shared`` merged on top, by scenario name."""
     for rel in files:
-        raw, chain = load_raw(exp.path.parent / rel)
+        try:
+            raw, chain = load_raw(exp.path.parent / rel)
+        except ScenarioError as err:
+            raise ScenarioError(f"{exp.path}: scenarios: {err}") from None
         merged = deep_merge(raw, shared)
         name = merged.get("name", Path(rel).stem)
         if name in exp.scenario_data:
@@ -260,6 +300,7 @@ def _check_reference(exp: Experiment) -> None:
     if not ref:
         exp.reference = {"scenario": next(iter(exp.scenario_data)), "condition": exp.conditions[0]}
         return
+    check_keys(ref, ("scenario", "condition"), exp.path, "reference.")
     if ref.get("scenario") not in exp.scenario_data or ref.get("condition") not in exp.conditions:
         raise ScenarioError(f"{exp.path}: reference: {ref} is not one of the experiment's scenarios "
                             f"({', '.join(exp.scenario_data)}) and conditions ({', '.join(exp.conditions)})")

@@ -54,11 +54,12 @@ from sim.experiment import (
     read_with_quick,
     run_scenario_data,
     run_seed,
+    summary_metric_names,
 )
 from sim.limits import check_runs, check_seed, count, refuse_above
 from sim.outputs import write_table
 from sim.params import ConditionParams, Scenario, ScenarioError, StimulusParams, did_you_mean, schema_fields
-from sim.scenario import build_scenario, deep_merge
+from sim.scenario import deep_merge
 from sim.testfunctions import TEST_MODELS
 
 SWEEP_KEYS = ("name", "description", "model", "master_seed", "design", "samples", "morris_levels", "replicates",
@@ -473,31 +474,6 @@ def _check_outputs(sweep: Sweep) -> None:
         if output not in known:
             raise ScenarioError(f"{sweep.path}: outputs: '{output}' is not a summary metric"
                                 f"{did_you_mean(output, known)}; allowed: {', '.join(known)}")
-
-
-@functools.lru_cache(maxsize=8)
-def _metric_names(scenario_json: str, condition: str, source: str) -> tuple[str, ...]:
-    import json
-
-    from sim.model import SynapseNetworkModel
-    from sim.readouts import run_results
-
-    data = json.loads(scenario_json)
-    protocol = data.get("protocol", {})
-    span_ms = max(float(protocol.get("record_interval_ms", 10.0)), float(protocol.get("slow_dt_ms", 10.0)))
-    tiny = run_scenario_data(data, {"network.n_neurons": 20, "network.excitatory_in_degree": 2,
-                                    "network.inhibitory_in_degree": 1, "protocol.warmup_s": 0.0,
-                                    "protocol.duration_s": 2 * span_ms / 1000.0, "protocol.stimuli": []}, 0)
-    model = SynapseNetworkModel(build_scenario(tiny, source), condition)
-    model.run()
-    return tuple(run_results(model)["summary"])
-
-
-def summary_metric_names(scenario_data: dict, condition: str, source: str) -> list[str]:
-    """The summary metrics a run of this scenario reports, from a tiny, very short run of it (20 neurons)."""
-    import json
-
-    return list(_metric_names(json.dumps(scenario_data, sort_keys=True, default=str), condition, source))
 
 
 # --------------------------------------------------------------------------- the run table

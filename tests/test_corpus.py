@@ -83,6 +83,7 @@ sd = 1.0
 
 [optimiser]
 method = "nelder_mead"
+seed = 1
 maxfev = 2
 
 [profile]
@@ -211,6 +212,8 @@ def file_cases() -> list:
     for command, (argv, _) in FILE_COMMANDS.items():
         for defect, name, text, fragments in FILE_DEFECTS:
             change = None if text is None else write(name, text)
+            if defect.startswith("extends") and command != "simulate":   # only scenario files extend others
+                fragments = [name, "extends"]
             cases.append(Case(f"{command}-{defect}", [name if a == "FILE" else a for a in argv], fragments,
                               change=change).param())
     return cases
@@ -300,7 +303,7 @@ EXPERIMENT_CASES = [
     exp_case("replicates-text", "replicates = 2", 'replicates = "two"', ["replicates"]),
     exp_case("replicates-huge", "replicates = 2", "replicates = 1000000000", ["replicates"]),
     exp_case("master-seed-negative", "master_seed = 5", "master_seed = -1", ["master_seed"]),
-    exp_case("master-seed-huge", "master_seed = 5", f"master_seed = {2 ** 62}", ["master_seed"]),
+    exp_case("master-seed-huge", "master_seed = 5", f"master_seed = {2 ** 64}", ["master_seed"]),
     exp_case("master-seed-text", "master_seed = 5", 'master_seed = "five"', ["master_seed"]),
     exp_case("scenarios-empty", f'scenarios = ["{NORMAL.as_posix()}"]', "scenarios = []", ["scenarios"]),
     exp_case("scenarios-empty-no-reference", f'scenarios = ["{NORMAL.as_posix()}"]\nconditions = ["vehicle"]\n'
@@ -308,7 +311,7 @@ EXPERIMENT_CASES = [
              ["scenarios"]),
     exp_case("scenarios-not-a-list", f'scenarios = ["{NORMAL.as_posix()}"]', 'scenarios = "normal.toml"',
              ["scenarios"]),
-    exp_case("scenario-file-missing", NORMAL.as_posix(), "/no/such/scenario.toml", ["scenario.toml"]),
+    exp_case("scenario-file-missing", NORMAL.as_posix(), "/no/such/scenario.toml", ["scenarios", "not found"]),
     exp_case("scenario-same-twice", f'scenarios = ["{NORMAL.as_posix()}"]',
              f'scenarios = ["{NORMAL.as_posix()}", "{NORMAL.as_posix()}"]', ["normal"]),
     exp_case("conditions-empty", 'conditions = ["vehicle"]', "conditions = []", ["conditions"]),
@@ -346,17 +349,25 @@ def sweep_case(id_: str, old: str, new: str, fragments: list[str]) -> Case:
                 ["sweep.toml", *fragments], change=edit("sweep.toml", old, new))
 
 
+def sampled_case(id_: str, design: str, fragments: list[str], x1: str = "range = [0.0, 1.0]") -> Case:
+    """A sweep with a sampled design (ranges instead of level lists)."""
+    text = (SWEEP.replace('design = "grid"', design).replace("values = [0.0, 1.0]", "range = [0.0, 1.0]")
+            .replace("values = [0.5]", "range = [0.0, 1.0]").replace("range = [0.0, 1.0]", x1, 1))
+    return Case(f"sweep-{id_}", ["sweep", "sweep.toml", "--out", "out", "--quiet", "--workers", "1"],
+                ["sweep.toml", *fragments], change=write("sweep.toml", text))
+
+
 SWEEP_CASES = [
     sweep_case("unknown-key", 'design = "grid"', 'design = "grid"\nsample = 8', ["sample", "did you mean"]),
     sweep_case("unknown-design", 'design = "grid"', 'design = "gird"', ["design", "gird"]),
     sweep_case("unknown-model", 'model = "ishigami"', 'model = "ishigame"', ["model", "ishigame"]),
     sweep_case("samples-with-grid", 'design = "grid"', 'design = "grid"\nsamples = 8', ["samples"]),
     sweep_case("sobol-not-power-of-two", 'design = "grid"', 'design = "sobol"\nsamples = 6', ["samples"]),
-    sweep_case("sobol-samples-huge", 'design = "grid"', 'design = "sobol"\nsamples = 1073741824', ["samples"]),
-    sweep_case("lhs-samples-huge", 'design = "grid"', 'design = "lhs"\nsamples = 1000000000', ["samples"]),
-    sweep_case("lhs-samples-zero", 'design = "grid"', 'design = "lhs"\nsamples = 0', ["samples"]),
-    sweep_case("morris-levels-odd", 'design = "grid"', 'design = "morris"\nsamples = 4\nmorris_levels = 3',
-               ["morris_levels"]),
+    sampled_case("sobol-samples-huge", 'design = "sobol"\nsamples = 1073741824', ["samples"]),
+    sampled_case("lhs-samples-huge", 'design = "lhs"\nsamples = 1000000000', ["samples"]),
+    sampled_case("lhs-samples-zero", 'design = "lhs"\nsamples = 0', ["samples"]),
+    sampled_case("morris-levels-odd", 'design = "morris"\nsamples = 4\nmorris_levels = 3', ["morris_levels"]),
+    sampled_case("sobol-range-empty", 'design = "sobol"\nsamples = 8', ["x1", "range"], x1="range = [1.0, 1.0]"),
     sweep_case("values-empty", "values = [0.5]", "values = []", ["x3"]),
     sweep_case("values-text", "values = [0.5]", 'values = ["half"]', ["x3"]),
     sweep_case("range-and-values", "values = [0.5]", "values = [0.5]\nrange = [0.0, 1.0]", ["x3"]),
@@ -395,7 +406,7 @@ CALIBRATION_CASES = [
     cal_case("targets-missing", "[[targets]]", "[[target]]", ["target"]),
     cal_case("optimiser-unknown", 'method = "nelder_mead"', 'method = "simplex"', ["simplex"]),
     cal_case("optimiser-budget-zero", "maxfev = 2", "maxfev = 0", ["maxfev"]),
-    cal_case("optimiser-seed-negative", "maxfev = 2", "maxfev = 2\nseed = -1", ["seed"]),
+    cal_case("optimiser-seed-negative", "seed = 1", "seed = -1", ["seed"]),
     cal_case("profile-points-even", "points = 0", "points = 2", ["points"]),
 ]
 
