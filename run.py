@@ -11,7 +11,9 @@
 
 Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
 condition) prints one line naming the file, key and what is allowed, and
-exits with code 2; nothing is written.
+exits with code 2; nothing is written. So does an error of the operating
+system (an --out that cannot be written, a full disk): one line naming the
+path and the reason, exit code 2. After Ctrl-C one line says what was kept.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+from sim import interruption
 from sim.executors import BACKENDS
+from sim.oserrors import check_writable, describe
 from sim.outputs import OutputError
 from sim.params import ScenarioError
 
@@ -173,6 +177,7 @@ def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
     """Run a batch or sweep with the execution options; print the counts; 1 if any run failed."""
     from sim.batch import run_batch
 
+    interruption.keep_runs(args.out, "rerun with --resume to finish")
     outcome = run_batch(exp, args.out, argv, workers=args.workers, resume=args.resume, backend=args.backend,
                         scheduler=args.scheduler, progress=not args.quiet)
     print(f"{args.out}: {outcome.done} runs done, {outcome.skipped} already done, {outcome.failed} failed "
@@ -236,6 +241,7 @@ def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
     clock, started = time.perf_counter(), utc_now()
     cal = load_calibration(args.calibration, quick=args.quick, measures=tuple(run_measurements()))
     open_folder(args.out, cal, argv, args.resume)
+    interruption.keep_runs(args.out, "rerun with --resume to finish")
     store = EvaluationStore(cal, args.out, argv, args.workers, args.backend, args.scheduler, not args.quiet)
     try:
         result = fit(cal, store)
@@ -294,6 +300,7 @@ def report(args: argparse.Namespace, argv: list[str]) -> int:
     """Write DIR/report.html and DIR/report.pdf (and statistics.csv or sensitivity.csv) for a batch or sweep."""
     from analysis.report import build_report
 
+    interruption.keep_partial(args.folder, "rerun report to finish the report")
     html, pdf = build_report(args.folder)
     print(f"wrote {html} and {pdf}")
     return 0
@@ -331,13 +338,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"simulate": simulate, "batch": batch, "sweep": sweep, "report": report, "reproduce": reproduce,
                 "validate": validate, "calibrate": calibrate}
+    interruption.forget()
     try:
+        if getattr(args, "out", None) is not None:
+            check_writable(args.out)      # before anything is loaded or simulated
         return commands[args.command](args, argv)
     except (ScenarioError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as err:                # disk full, permissions...: the environment, not the model
+        print(f"error: {describe(err, getattr(args, 'out', None) or getattr(args, 'folder', None))}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        print(interruption.message(), file=sys.stderr)
         return 130
 
 

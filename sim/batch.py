@@ -73,7 +73,11 @@ def _publish(out: Path, spec: RunSpec, write: Callable[[Path], None]) -> None:
     stage = final.parent / f".{final.name}.partial-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
-    write(stage)
+    try:
+        write(stage)
+    except BaseException:      # e.g. a full disk: no half-written run folder stays behind
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     if final.exists():
         shutil.rmtree(final)
     os.replace(stage, final)
@@ -243,7 +247,9 @@ def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], w
             out = jobs[i][1]
             try:
                 write_result(out, spec, future.result())
-            except Exception:  # noqa: BLE001 - a failing run is recorded, the batch goes on
+            except Exception as err:  # noqa: BLE001 - a failing run is recorded, the batch goes on
+                if isinstance(err, OSError) and future.exception() is None:
+                    raise      # the run finished but its files could not be written (disk full): exit code 2
                 write_error(out, spec, traceback.format_exc())
                 failed[i] += 1
             bar.update(1)
