@@ -171,6 +171,10 @@ def _check_execution_options(args: argparse.Namespace) -> None:
         raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
     if args.scheduler is not None and args.backend != "dask":
         raise OutputError(f"--scheduler {args.scheduler}: only used with --backend dask")
+    if args.scheduler is not None:
+        from sim.dask_address import check_address
+
+        check_address(args.scheduler)
 
 
 def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
