@@ -314,13 +314,16 @@ def reproduce(args: argparse.Namespace, argv: list[str]) -> int:
     """Re-run runs of a batch folder; exit code 1 if any output differs."""
     import random
 
-    from sim.batch import read_manifest, reproduce_batch
+    from sim.batch import MANIFEST, read_manifest, reproduce_batch
+    from sim.manifest_runs import manifest_specs
 
+    if args.workers is not None and args.workers < 1:
+        raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
     run_ids = None
     if args.runs is not None:
         if args.runs < 1:
             raise OutputError(f"--runs {args.runs}: allowed: 1 or more")
-        all_ids = [r["run_id"] for r in read_manifest(args.folder)["runs"]]
+        all_ids = [s.run_id for s in manifest_specs(read_manifest(args.folder), args.folder / MANIFEST)]
         run_ids = sorted(random.SystemRandom().sample(all_ids, min(args.runs, len(all_ids))))
     checks = reproduce_batch(args.folder, run_ids, workers=args.workers, progress=not args.quiet)
     for check in checks:

@@ -30,6 +30,7 @@ import pandas as pd
 from sim import testfunctions
 from sim.executors import make_executor
 from sim.experiment import Experiment, RunSpec, run_scenario_data
+from sim.manifest_runs import manifest_specs
 from sim.model import SynapseNetworkModel  # imported by the client, so that forked workers start with it loaded
 from sim.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
 from sim.readouts import run_results
@@ -303,7 +304,7 @@ def reproduce_batch(out: Path, run_ids: list[str] | None = None, workers: int | 
     from tqdm import tqdm
 
     manifest = read_manifest(out)
-    specs = [RunSpec(**{k: v for k, v in r.items() if k != "key"}) for r in manifest["runs"]]
+    specs = manifest_specs(manifest, out / MANIFEST)
     chosen = [s for s in specs if is_finished(out, s) and (run_ids is None or s.run_id in run_ids)]
     if not chosen:
         raise OutputError(f"{out}: no finished runs to reproduce")
