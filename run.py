@@ -195,6 +195,7 @@ def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
 
 def validate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run the validation experiments (resumable), then write and print the table; exit 1 if a finding fails."""
+    from analysis import validate_folder
     from analysis.validate import EXPERIMENTS, VALIDATION_DIR, ValidationData, console_table, evaluate, write_outputs
     from sim.batch import run_batches
     from sim.experiment import load_experiment
@@ -205,11 +206,14 @@ def validate(args: argparse.Namespace, argv: list[str]) -> int:
     if args.seed is not None and args.seed < 0:
         raise OutputError(f"--seed {args.seed}: allowed: 0 or more")
     out = args.out or Path("results/validate-quick" if args.quick else "results/validate")
+    validate_folder.check_folder(out, EXPERIMENTS)
     clock, started = time.perf_counter(), utc_now()
     experiments = [load_experiment(VALIDATION_DIR / f"{name}.toml", quick=args.quick,
                                    master_seed=None if args.seed is None else args.seed + i)
                    for i, name in enumerate(EXPERIMENTS)]
     jobs = [(exp, out / exp.name, _check_resumable(out / exp.name, exp)) for exp in experiments]
+    validate_folder.mark_folder(out, argv, args.quick)
+    interruption.keep_runs(out, "rerun the same command to finish")
     _load_engine()
     outcomes = run_batches(jobs, argv, workers=args.workers, progress=not args.quiet, desc="validate")
     failed = sum(o.failed for o in outcomes)
