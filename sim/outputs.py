@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.csv_cells import defuse_formulas
 from sim.oserrors import check_writable, removed_on_error
 
 PACKAGES = ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "matplotlib", "networkx", "statsmodels", "SALib",
@@ -63,13 +64,14 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:
-    """Write a parquet or CSV table atomically, chosen by the file's suffix."""
+    """Write a parquet or CSV table atomically, chosen by the file's suffix (CSV text cells that a spreadsheet
+    would run as formulas are quoted: :func:`sim.csv_cells.defuse_formulas`)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with removed_on_error(tmp, path):
         if path.suffix == ".parquet":
             frame.to_parquet(tmp, index=False, engine="pyarrow")
         else:
-            frame.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+            defuse_formulas(frame).to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
         os.replace(tmp, path)
 
 
