@@ -12,7 +12,10 @@
 Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
 condition) prints one line naming the file, key and what is allowed, and
 exits with code 2; nothing is written. So does a size above the limits of
-sim/limits.py (neurons, steps, runs, workers, ...), unless --allow-large.
+sim/limits.py (neurons, steps, runs, workers, ...), unless --allow-large, and
+an error of the operating system (an --out that cannot be written, a full
+disk): one line naming the path and the reason. After Ctrl-C one line says
+what was kept.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+from sim import interruption
 from sim.executors import BACKENDS
 from sim.limits import add_option as add_allow_large
 from sim.limits import check_command_line
+from sim.oserrors import check_writable, describe
 from sim.outputs import OutputError
 from sim.params import ScenarioError
 
@@ -180,6 +185,10 @@ def sweep(args: argparse.Namespace, argv: list[str]) -> int:
 def _check_execution_options(args: argparse.Namespace) -> None:
     if args.scheduler is not None and args.backend != "dask":
         raise OutputError(f"--scheduler {args.scheduler}: only used with --backend dask")
+    if args.scheduler is not None:
+        from sim.dask_address import check_address
+
+        check_address(args.scheduler)
 
 
 def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
@@ -188,6 +197,7 @@ def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
     from sim.estimate import announce_batch
 
     announce_batch(exp, args.out, args.workers, args.resume, args.scheduler, args.allow_large)
+    interruption.keep_runs(args.out, "rerun with --resume to finish")
     outcome = run_batch(exp, args.out, argv, workers=args.workers, resume=args.resume, backend=args.backend,
                         scheduler=args.scheduler, progress=not args.quiet)
     print(f"{args.out}: {outcome.done} runs done, {outcome.skipped} already done, {outcome.failed} failed "
@@ -201,18 +211,22 @@ def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
 
 def validate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run the validation experiments (resumable), then write and print the table; exit 1 if a finding fails."""
+    from analysis import validate_folder
     from analysis.validate import EXPERIMENTS, VALIDATION_DIR, ValidationData, console_table, evaluate, write_outputs
     from sim.batch import run_batches
     from sim.experiment import load_experiment
     from sim.outputs import utc_now
 
     out = args.out or Path("results/validate-quick" if args.quick else "results/validate")
+    validate_folder.check_folder(out, EXPERIMENTS)
     clock, started = time.perf_counter(), utc_now()
     experiments = [load_experiment(VALIDATION_DIR / f"{name}.toml", quick=args.quick,
                                    master_seed=None if args.seed is None else args.seed + i,
                                    allow_large=args.allow_large)
                    for i, name in enumerate(EXPERIMENTS)]
     jobs = [(exp, out / exp.name, _check_resumable(out / exp.name, exp)) for exp in experiments]
+    validate_folder.mark_folder(out, argv, args.quick)
+    interruption.keep_runs(out, "rerun the same command to finish")
     _load_engine()
     outcomes = run_batches(jobs, argv, workers=args.workers, progress=not args.quiet, desc="validate")
     failed = sum(o.failed for o in outcomes)
@@ -249,6 +263,7 @@ def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
     cal = load_calibration(args.calibration, quick=args.quick, measures=tuple(run_measurements()),
                            allow_large=args.allow_large)
     open_folder(args.out, cal, argv, args.resume)
+    interruption.keep_runs(args.out, "rerun with --resume to finish")
     store = EvaluationStore(cal, args.out, argv, args.workers, args.backend, args.scheduler, not args.quiet)
     try:
         result = fit(cal, store)
@@ -307,6 +322,7 @@ def report(args: argparse.Namespace, argv: list[str]) -> int:
     """Write DIR/report.html and DIR/report.pdf (and statistics.csv or sensitivity.csv) for a batch or sweep."""
     from analysis.report import build_report
 
+    interruption.keep_partial(args.folder, "rerun report to finish the report")
     html, pdf = build_report(args.folder)
     print(f"wrote {html} and {pdf}")
     return 0
@@ -316,13 +332,16 @@ def reproduce(args: argparse.Namespace, argv: list[str]) -> int:
     """Re-run runs of a batch folder; exit code 1 if any output differs."""
     import random
 
-    from sim.batch import read_manifest, reproduce_batch
+    from sim.batch import MANIFEST, read_manifest, reproduce_batch
+    from sim.manifest_runs import manifest_specs
 
+    if args.workers is not None and args.workers < 1:
+        raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
     run_ids = None
     if args.runs is not None:
         if args.runs < 1:
             raise OutputError(f"--runs {args.runs}: allowed: 1 or more")
-        all_ids = [r["run_id"] for r in read_manifest(args.folder)["runs"]]
+        all_ids = [s.run_id for s in manifest_specs(read_manifest(args.folder), args.folder / MANIFEST)]
         run_ids = sorted(random.SystemRandom().sample(all_ids, min(args.runs, len(all_ids))))
     checks = reproduce_batch(args.folder, run_ids, workers=args.workers, progress=not args.quiet)
     for check in checks:
@@ -347,14 +366,21 @@ def main(argv: list[str] | None = None) -> int:
         return done.code if isinstance(done.code, int) else EXIT_BAD_INPUT
     commands = {"simulate": simulate, "batch": batch, "sweep": sweep, "report": report, "reproduce": reproduce,
                 "validate": validate, "calibrate": calibrate}
+    interruption.forget()
     try:
+        if getattr(args, "out", None) is not None:
+            check_writable(args.out)      # before anything is loaded or simulated
         check_command_line(args)
         return commands[args.command](args, argv)
     except (ScenarioError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as err:                # disk full, permissions...: the environment, not the model
+        print(f"error: {describe(err, getattr(args, 'out', None) or getattr(args, 'folder', None))}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        print(interruption.message(), file=sys.stderr)
         return 130
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 
 from analysis import methods, stats
 from analysis import report_figures as rf
+from analysis.mpl_text import plain
 from sim.batch import MANIFEST, RUNS_DIR, read_manifest
 from sim.outputs import OutputError, write_table
 
@@ -571,7 +572,7 @@ def title_page(lines: list[TitleLine]):
 
     fig = plt.figure(figsize=(11, 6.2))
     for i, (text, size, weight) in enumerate(lines):
-        fig.text(0.06, 0.85 - 0.085 * i, text, fontsize=size, fontweight=weight, va="top", wrap=True)
+        fig.text(0.06, 0.85 - 0.085 * i, plain(text), fontsize=size, fontweight=weight, va="top", wrap=True)
     return fig
 
 

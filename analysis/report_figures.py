@@ -24,6 +24,7 @@ from matplotlib import colormaps  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
 from analysis.figures import COLOURS, LABELS, PNG_METADATA, POOL_COLOURS  # noqa: E402
+from analysis.mpl_text import plain, plain_all  # noqa: E402
 from analysis.stats import (  # noqa: E402
     DOSE_COLUMN,
     DRUG_COLUMNS,
@@ -109,7 +110,7 @@ class Design:
 
 def _finish(fig: plt.Figure, title: str, rect: tuple = (0, 0, 1, 1)) -> None:
     """Title on the figure (slides show it), then a tight layout inside ``rect``."""
-    fig.suptitle(title, fontsize=12, fontweight="bold")
+    fig.suptitle(plain(title), fontsize=12, fontweight="bold")
     if fig.get_layout_engine() is None:
         fig.tight_layout(rect=rect)
 
@@ -119,7 +120,7 @@ def _style():
 
 
 def _legend_below(fig: plt.Figure, handles, labels, ncol: int) -> None:
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, bbox_to_anchor=(0.5, 0.0))
+    fig.legend(handles, plain_all(labels), loc="lower center", ncol=ncol, frameon=False, bbox_to_anchor=(0.5, 0.0))
 
 
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -190,9 +191,9 @@ def timecourse(ts: pd.DataFrame, readout: str, design: Design, warmup_s: float, 
                 ax.fill_between(agg.index, low, agg["mean"] + half, color=colour, alpha=0.2, lw=0)
                 (handles[condition],) = ax.plot(agg.index, agg["mean"], color=colour, lw=1.3)
             _shade_time(ax, warmup_s, stimuli_s)
-            ax.set_title(design.scenario_label(scenario))
+            ax.set_title(plain(design.scenario_label(scenario)))
             ax.set_xlabel("time (s)")
-        axes[0, 0].set_ylabel(scaled_label(readout, prefix))
+        axes[0, 0].set_ylabel(plain(scaled_label(readout, prefix)))
         order = [c for c in design.conditions if c in handles]
         _legend_below(fig, [handles[c] for c in order], [design.label(c) for c in order], min(len(order), 3))
         title = f"Time course: {label_of(readout)}"
@@ -237,9 +238,9 @@ def comparison(summary: pd.DataFrame, groups: pd.DataFrame, readout: str, design
             for j, condition in enumerate(design.conditions):
                 x = j + (i - (n_s - 1) / 2) * width
                 _group_points(ax, summary, groups, readout, scenario, condition, x, width, colour)
-            ax.plot([], [], "o", color=colour, label=design.scenario_label(scenario))
-        ax.set_xticks(range(len(design.conditions)), [design.label(c, wrap=True) for c in design.conditions])
-        ax.set_ylabel(scaled_label(readout, prefix))
+            ax.plot([], [], "o", color=colour, label=plain(design.scenario_label(scenario)))
+        ax.set_xticks(range(len(design.conditions)), plain_all(design.label(c, wrap=True) for c in design.conditions))
+        ax.set_ylabel(plain(scaled_label(readout, prefix)))
         ax.set_xlim(-0.6, len(design.conditions) - 0.4)
         ax.legend(frameon=False, loc="best")
         title = f"Comparison: {label_of(readout)}"
@@ -289,8 +290,8 @@ def dose_response(summary: pd.DataFrame, fits: pd.DataFrame, readout: str, desig
             ax.set_xticks(ticks, ["0", *[f"{d:g}" for d in positive]])
             ax.minorticks_off()
             ax.set_xlabel("ketamine (µM)")
-            ax.set_title(f"{design.scenario_label(scenario)}\n{note}", fontsize=10)
-        axes[0, 0].set_ylabel(scaled_label(readout, prefix))
+            ax.set_title(plain(f"{design.scenario_label(scenario)}\n{note}"), fontsize=10)
+        axes[0, 0].set_ylabel(plain(scaled_label(readout, prefix)))
         _dose_legend(fig, axes[0])
         title = f"Dose-response: {label_of(readout)}"
         _finish(fig, title)
@@ -358,7 +359,7 @@ def _antagonist_points(ax, summary, readout, scenario, design) -> None:
         values = pd.to_numeric(runs[readout], errors="coerce").dropna().to_numpy()
         if values.size:
             _mean_ci_marker(ax, float(runs[DOSE_COLUMN].iloc[0]) * 1.12, values, design.colour(condition), "D",
-                            mfc="white", label=design.label(condition))
+                            mfc="white", label=plain(design.label(condition)))
 
 
 # --------------------------------------------------------------------------- pool composition
@@ -372,7 +373,7 @@ def pool_composition(groups: pd.DataFrame, design: Design) -> ReportFigure:
         for row, t in enumerate(("glu", "gaba")):
             for col, scenario in enumerate(design.scenarios):
                 _pool_panel(axes[row, col], groups, t, scenario, design, labels=row == 1)
-                axes[row, col].set_title(f"{design.scenario_label(scenario)}: {LABELS[t]} boutons",
+                axes[row, col].set_title(plain(f"{design.scenario_label(scenario)}: {LABELS[t]} boutons"),
                                          color=COLOURS[t])
             axes[row, 0].set_ylabel("vesicles per bouton")
         handles = [plt.Rectangle((0, 0), 1, 1, color=POOL_COLOURS[p]) for p in reversed(POOLS)]
@@ -393,7 +394,7 @@ def _pool_panel(ax, groups: pd.DataFrame, t: str, scenario: str, design: Design,
     if not labels:                      # same conditions in both rows: label the bottom row only
         ax.set_xticks(range(len(design.conditions)), [""] * len(design.conditions))
         return
-    ax.set_xticks(range(len(design.conditions)), [design.label(c, wrap=not many) for c in design.conditions],
+    ax.set_xticks(range(len(design.conditions)), plain_all(design.label(c, wrap=not many) for c in design.conditions),
                   fontsize=8, rotation=35 if many else 0, ha="right" if many else "center",
                   rotation_mode="anchor" if many else "default")
 
@@ -431,11 +432,11 @@ def effect_heatmap(effects: pd.DataFrame, readouts: Sequence[str], design: Desig
                 ax.text(j, i, f"{v:+.0f}" if abs(v) >= 10 else f"{v:+.1f}", ha="center", va="center", fontsize=8,
                         fontweight="bold" if solid[i, j] else "normal",
                         color="white" if abs(v) > 0.6 * limit else "black")
-        ax.set_yticks(range(len(readouts)), [label_of(r) for r in readouts], fontsize=8)
-        ax.set_xticks(range(len(columns)), [f"{design.scenario_label(s)}\n{design.label(c, wrap=True)}"
-                                            for s, c in columns], fontsize=7, rotation=90)
+        ax.set_yticks(range(len(readouts)), plain_all(label_of(r) for r in readouts), fontsize=8)
+        ax.set_xticks(range(len(columns)), plain_all(f"{design.scenario_label(s)}\n{design.label(c, wrap=True)}"
+                                                     for s, c in columns), fontsize=7, rotation=90)
         ax.spines[:].set_visible(False)
-        fig.colorbar(image, ax=ax, label=f"% change vs {reference} (same scenario)", shrink=0.8)
+        fig.colorbar(image, ax=ax, label=plain(f"% change vs {reference} (same scenario)"), shrink=0.8)
         _finish(fig, f"Effect overview: % change vs {reference}")
     caption = (f"Percent change of each readout's group mean against {reference} in the same scenario "
                f"(colour scale clipped at ±{limit:.0f} %). Bold: the bootstrap 95 % CI of the change excludes 0.")

@@ -43,6 +43,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analysis.mpl_text import plain, plain_all  # noqa: E402
 from analysis.report_figures import STYLE, ReportFigure  # noqa: E402
 from analysis.stats import name_of, unit_of  # noqa: E402
 from sim.batch import read_manifest  # noqa: E402
@@ -278,7 +279,7 @@ def response_unit(response: str) -> str:
 
 
 def _title(ax: plt.Axes, scenario: str, response: str) -> None:
-    ax.set_title(textwrap.fill(f"{scenario}: {response_label(response)}", 60), fontsize=10)
+    ax.set_title(plain(textwrap.fill(f"{scenario}: {response_label(response)}", 60)), fontsize=10)
 
 
 def short_key(key: str) -> str:
@@ -310,9 +311,9 @@ def heatmap(a: SweepAnalysis, scenario: str, response: str) -> ReportFigure:
                     color="white" if dark else "black")
         ax.set_xticks(range(len(table.columns)), [f"{v:g}" for v in table.columns])
         ax.set_yticks(range(len(table.index)), [f"{v:g}" for v in table.index])
-        ax.set_xlabel(short_key(px.key))
-        ax.set_ylabel(short_key(py.key))
-        fig.colorbar(image, ax=ax, label=response_unit(response))
+        ax.set_xlabel(plain(short_key(px.key)))
+        ax.set_ylabel(plain(short_key(py.key)))
+        fig.colorbar(image, ax=ax, label=plain(response_unit(response)))
         _title(ax, scenario, response)
         fig.tight_layout()
     others = f"; mean over {', '.join(p.key for p in a.parameters[2:])}" if len(a.parameters) > 2 else ""
@@ -335,7 +336,7 @@ def index_bars(a: SweepAnalysis, scenario: str, response: str) -> ReportFigure:
             ax.barh(y + k * height, rows[column].to_numpy(dtype=float), height,
                     xerr=None if conf is None else conf.to_numpy(dtype=float), capsize=3, label=column,
                     color=("#2e86c1", "#e67e22", "#16a085")[k % 3])
-        ax.set_yticks(y + height * (len(columns) - 1) / 2, [short_key(p) for p in rows["parameter"]])
+        ax.set_yticks(y + height * (len(columns) - 1) / 2, plain_all(short_key(p) for p in rows["parameter"]))
         ax.invert_yaxis()
         ax.axvline(0, color="0.5", lw=0.8)
         ax.set_xlabel("index")
@@ -365,12 +366,12 @@ def scatter(a: SweepAnalysis, scenario: str, response: str) -> ReportFigure:
             if a.design == "grid":
                 means = frame.groupby(p.key)[response].mean()
                 ax.plot(means.index, means.to_numpy(), color="#e67e22", lw=1.5, label="mean")
-            ax.set_xlabel(short_key(p.key))
+            ax.set_xlabel(plain(short_key(p.key)))
         for ax in axes.flat[n:]:
             ax.set_visible(False)
         for ax in axes[:, 0]:
-            ax.set_ylabel(response_unit(response))
-        fig.suptitle(textwrap.fill(f"{scenario}: {response_label(response)}", 90), fontsize=10)
+            ax.set_ylabel(plain(response_unit(response)))
+        fig.suptitle(plain(textwrap.fill(f"{scenario}: {response_label(response)}", 90)), fontsize=10)
         fig.tight_layout()
     caption = (f"{response}{_contrast_text(a)} at each design point (mean over replicates) against each varied "
                f"parameter" + ("; line: mean over the other parameters' levels" if a.design == "grid" else "")

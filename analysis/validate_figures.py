@@ -15,6 +15,7 @@ import pandas as pd
 from analysis import report_figures as rf
 from analysis import stats
 from analysis.figures import COLOURS, LABELS
+from analysis.mpl_text import plain, plain_all
 from analysis.validate import (
     BASELINE_WINDOW_S,
     EARLY_WINDOW_S,
@@ -69,15 +70,15 @@ def bar_panel(ax: plt.Axes, data: ValidationData, panel: Panel) -> None:
         if np.isfinite(lo):
             ax.errorbar([i], [v.mean()], yerr=[[v.mean() - lo], [hi - v.mean()]], color="k", capsize=4, lw=1.2,
                         zorder=4)
-    ax.set_xticks(range(len(panel.groups)), [g.label(design, wrap=True) for g in panel.groups], fontsize=7)
-    ax.set_ylabel(rf.scaled_label(panel.metric, prefix, width=30))
+    ax.set_xticks(range(len(panel.groups)), plain_all(g.label(design, wrap=True) for g in panel.groups), fontsize=7)
+    ax.set_ylabel(plain(rf.scaled_label(panel.metric, prefix, width=30)))
     ax.set_xlim(-0.6, len(panel.groups) - 0.4)
 
 
 def _band(ax: plt.Axes, x, mean, sd, n, colour, label: str) -> None:
     half = rf._t_band(np.asarray(sd, dtype=float), np.asarray(n, dtype=float))
     ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.2, lw=0)
-    ax.plot(x, mean, color=colour, lw=1.3, label=label)
+    ax.plot(x, mean, color=colour, lw=1.3, label=plain(label))
 
 
 def _timecourse(ax, data: ValidationData, experiment: str, column: str, smooth_s: float, split: str = "condition",
@@ -94,7 +95,7 @@ def _timecourse(ax, data: ValidationData, experiment: str, column: str, smooth_s
         agg = rf._smoothed_mean(sub, column, max(1, round(smooth_s / dt)))
         _band(ax, agg.index, agg["mean"], agg["sd"], agg["n"], design.colour(name), design.label(name))
     ax.set_xlabel("time (s)")
-    ax.set_ylabel(rf.scaled_label(column, prefix, width=30))
+    ax.set_ylabel(plain(rf.scaled_label(column, prefix, width=30)))
     ax.legend(frameon=False, fontsize=7)
 
 
@@ -191,7 +192,7 @@ def finding_figure(finding: Finding, data: ValidationData, rows: pd.DataFrame) -
         for ax in flat[n:]:
             ax.set_visible(False)
         footer = textwrap.fill(f"Expected: {finding.expected}. Result: {results}", 170)
-        fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=7.5)
+        fig.text(0.5, 0.005, plain(footer), ha="center", va="bottom", fontsize=7.5)
         rf._finish(fig, title, (0, 0.035 * (1 + footer.count("\n")) / nrows ** 0.5, 1, 1))
     caption = ("Bars: group means; dots: replicate runs; error bars: bootstrap 95 % CI of the mean; bands: t-based "
                "95 % CI over replicates.")

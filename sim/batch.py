@@ -30,6 +30,7 @@ import pandas as pd
 from sim import testfunctions
 from sim.executors import make_executor
 from sim.experiment import Experiment, RunSpec, run_scenario_data
+from sim.manifest_runs import manifest_specs
 from sim.model import SynapseNetworkModel  # imported by the client, so that forked workers start with it loaded
 from sim.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
 from sim.readouts import run_results
@@ -73,7 +74,11 @@ def _publish(out: Path, spec: RunSpec, write: Callable[[Path], None]) -> None:
     stage = final.parent / f".{final.name}.partial-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
-    write(stage)
+    try:
+        write(stage)
+    except BaseException:      # e.g. a full disk: no half-written run folder stays behind
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     if final.exists():
         shutil.rmtree(final)
     os.replace(stage, final)
@@ -243,7 +248,9 @@ def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], w
             out = jobs[i][1]
             try:
                 write_result(out, spec, future.result())
-            except Exception:  # noqa: BLE001 - a failing run is recorded, the batch goes on
+            except Exception as err:  # noqa: BLE001 - a failing run is recorded, the batch goes on
+                if isinstance(err, OSError) and future.exception() is None:
+                    raise      # the run finished but its files could not be written (disk full): exit code 2
                 write_error(out, spec, traceback.format_exc())
                 failed[i] += 1
             bar.update(1)
@@ -297,7 +304,7 @@ def reproduce_batch(out: Path, run_ids: list[str] | None = None, workers: int | 
     from tqdm import tqdm
 
     manifest = read_manifest(out)
-    specs = [RunSpec(**{k: v for k, v in r.items() if k != "key"}) for r in manifest["runs"]]
+    specs = manifest_specs(manifest, out / MANIFEST)
     chosen = [s for s in specs if is_finished(out, s) and (run_ids is None or s.run_id in run_ids)]
     if not chosen:
         raise OutputError(f"{out}: no finished runs to reproduce")

@@ -9,9 +9,17 @@ are the same whichever executor computed them.
   worker per core; forked on Linux).
 - ``dask``: a ``dask.distributed.Client``. Without a scheduler address it
   starts a ``LocalCluster`` of worker processes on this machine (one thread
-  each); with ``tcp://HOST:PORT`` it connects to a running scheduler, whose
-  workers must have this package installed (they import ``sim``, the code is
-  not shipped). The dashboard address is printed on stderr.
+  each; scheduler, workers and dashboard listen on 127.0.0.1 only); with
+  ``tcp://HOST:PORT`` it connects to a running scheduler, whose workers must
+  have this package installed (they import ``sim``, the code is not shipped).
+  The address is checked and the scheduler asked who it is, within
+  ``CONNECT_TIMEOUT_S`` (:mod:`sim.dask_address`), before anything else. The
+  dashboard address is printed on stderr.
+
+Workers die with the client: local pool workers ask Linux for SIGKILL when
+their parent dies (:mod:`sim.parent_death`); the worker processes of a Dask
+``LocalCluster`` exit on their own when the pipe to their parent closes
+(``distributed.process.AsyncProcess``).
 """
 
 from __future__ import annotations
@@ -24,10 +32,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any
 
+from sim.dask_address import check_address, probe_scheduler
 from sim.outputs import OutputError
+from sim.parent_death import die_with_parent
 
 BACKENDS = ("local", "dask")
 CONNECT_TIMEOUT_S = 5.0    # assumption: long enough for a scheduler on a busy network, short enough to fail fast
+LOCAL_HOST = "127.0.0.1"   # a new local cluster's scheduler, workers and dashboard listen on this machine only
 
 
 def default_workers() -> int:
@@ -47,7 +58,8 @@ class LocalExecutor:
 
     def __init__(self, workers: int):
         self.workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(),
+                                         initializer=die_with_parent, initargs=(os.getpid(),))
 
     def submit(self, fn: Callable, *args: Any) -> Future:
         return self._pool.submit(fn, *args)
@@ -63,8 +75,8 @@ class DaskExecutor:
     """Runs tasks on a Dask cluster: a new ``LocalCluster`` of worker processes, or the scheduler at ``scheduler``.
 
     ``workers`` sets the size of a new local cluster (default: one per core); a
-    running cluster keeps its own workers. An address that does not answer
-    within ``connect_timeout_s`` seconds is an OutputError.
+    running cluster keeps its own workers. An address that is malformed, or where
+    no Dask scheduler answers within ``connect_timeout_s`` seconds, is an OutputError.
     """
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None,
@@ -77,12 +89,19 @@ class DaskExecutor:
         self._cluster = None
         if scheduler is None:
             self._cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                                         processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
+                                         processes=True, host=LOCAL_HOST, dashboard_address=f"{LOCAL_HOST}:0",
+                                         silence_logs=logging.ERROR)
+        else:
+            check_address(scheduler)
+            probe_scheduler(scheduler, connect_timeout_s)   # a server that is not Dask fails here, in time
         try:
             self.client = Client(self._cluster or scheduler, timeout=f"{connect_timeout_s}s", set_as_default=False)
-        except (OSError, TimeoutError) as err:
+        except Exception as err:  # noqa: BLE001 - OSError, TimeoutError, a TLS address without certificates...
+            if self._cluster is not None:
+                self._cluster.close()
+            detail = (str(err) or type(err).__name__).splitlines()[0]
             raise OutputError(f"--scheduler {scheduler}: no Dask scheduler answered within {connect_timeout_s:g} s "
-                              f"({str(err).splitlines()[0]}); allowed: the tcp://HOST:PORT address of a running "
+                              f"({detail}); allowed: the tcp://HOST:PORT address of a running "
                               f"scheduler, or no --scheduler to start a local cluster") from None
         self.workers = len(self.client.nthreads())
         where = "local cluster" if self._cluster is not None else f"scheduler {scheduler}"

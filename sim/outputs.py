@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.csv_cells import defuse_formulas
+from sim.oserrors import check_writable, removed_on_error
+
 PACKAGES = ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "matplotlib", "networkx", "statsmodels", "SALib",
             "dask", "distributed")
 
@@ -55,18 +58,21 @@ def git_commit() -> str | None:
 def write_json(path: Path, data: dict) -> None:
     """Write JSON atomically (temporary file, then rename)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with removed_on_error(tmp, path):
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:
-    """Write a parquet or CSV table atomically, chosen by the file's suffix."""
+    """Write a parquet or CSV table atomically, chosen by the file's suffix (CSV text cells that a spreadsheet
+    would run as formulas are quoted: :func:`sim.csv_cells.defuse_formulas`)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    if path.suffix == ".parquet":
-        frame.to_parquet(tmp, index=False, engine="pyarrow")
-    else:
-        frame.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
-    os.replace(tmp, path)
+    with removed_on_error(tmp, path):
+        if path.suffix == ".parquet":
+            frame.to_parquet(tmp, index=False, engine="pyarrow")
+        else:
+            defuse_formulas(frame).to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+        os.replace(tmp, path)
 
 
 def check_new_output(out: Path, overwrite: bool) -> None:
@@ -75,6 +81,7 @@ def check_new_output(out: Path, overwrite: bool) -> None:
         raise OutputError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise OutputError(f"--out {out}: folder exists and is not empty; choose a new folder or pass --overwrite")
+    check_writable(out)
 
 
 @contextlib.contextmanager
