@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -53,13 +54,20 @@ def _worker_context() -> multiprocessing.context.BaseContext | None:
     return multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
 
 
+def start_worker(parent_pid: int) -> None:
+    """In a new local worker: leave Ctrl-C to the parent (which cancels the batch and says what was kept), and
+    die with the parent (:func:`sim.parent_death.die_with_parent`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
+
+
 class LocalExecutor:
     """Runs tasks in a pool of local worker processes."""
 
     def __init__(self, workers: int):
         self.workers = workers
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(),
-                                         initializer=die_with_parent, initargs=(os.getpid(),))
+                                         initializer=start_worker, initargs=(os.getpid(),))
 
     def submit(self, fn: Callable, *args: Any) -> Future:
         return self._pool.submit(fn, *args)
