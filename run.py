@@ -100,6 +100,7 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
 def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run one scenario and write manifest, time series, pulses, summary and figures."""
     from analysis.figures import plot_run
+    from sim.folders import simulate_folder
     from sim.model import SynapseNetworkModel
     from sim.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
     from sim.params import ScenarioError
@@ -111,7 +112,7 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
         scenario.condition(args.condition)
     except ScenarioError as err:
         raise ScenarioError(f"{args.scenario}: --condition: {err}") from None
-    out = args.out or Path("results/simulate") / f"{scenario.name}-{args.condition}-seed{scenario.seed}"
+    out = args.out or simulate_folder(args.scenario, scenario.name, args.condition, scenario.seed)
     check_new_output(out, args.overwrite)
     started, clock = utc_now(), time.perf_counter()
     model = SynapseNetworkModel(scenario, args.condition)
@@ -189,6 +190,7 @@ def validate(args: argparse.Namespace, argv: list[str]) -> int:
     from analysis.validate import EXPERIMENTS, VALIDATION_DIR, ValidationData, console_table, evaluate, write_outputs
     from sim.batch import run_batches
     from sim.experiment import load_experiment
+    from sim.folders import check_folder_name
     from sim.outputs import utc_now
 
     if args.workers is not None and args.workers < 1:
@@ -200,6 +202,8 @@ def validate(args: argparse.Namespace, argv: list[str]) -> int:
     experiments = [load_experiment(VALIDATION_DIR / f"{name}.toml", quick=args.quick,
                                    master_seed=None if args.seed is None else args.seed + i)
                    for i, name in enumerate(EXPERIMENTS)]
+    for exp in experiments:
+        check_folder_name(exp.name, f"{exp.path}: name")
     jobs = [(exp, out / exp.name, _check_resumable(out / exp.name, exp)) for exp in experiments]
     _load_engine()
     outcomes = run_batches(jobs, argv, workers=args.workers, progress=not args.quiet, desc="validate")

@@ -30,6 +30,7 @@ import pandas as pd
 from sim import testfunctions
 from sim.executors import make_executor
 from sim.experiment import Experiment, RunSpec, run_scenario_data
+from sim.folders import check_manifest_runs, check_run_id
 from sim.model import SynapseNetworkModel  # imported by the client, so that forked workers start with it loaded
 from sim.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
 from sim.readouts import run_results
@@ -60,7 +61,7 @@ def run_function(model: str = "simulation") -> Callable[[dict, dict, str], dict]
 
 def run_folder(out: Path, spec: RunSpec | dict) -> Path:
     run_id = spec.run_id if isinstance(spec, RunSpec) else spec["run_id"]
-    return out / RUNS_DIR / run_id
+    return out / RUNS_DIR / check_run_id(run_id)
 
 
 def is_finished(out: Path, spec: RunSpec) -> bool:
@@ -164,6 +165,7 @@ def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS, with_ru
         raise OutputError(f"{path}: corrupt manifest ({err})") from None
     if not isinstance(manifest, dict) or manifest.get("kind") not in kinds or (with_runs and "runs" not in manifest):
         raise OutputError(f"{path}: not a {what} manifest (made by another command?)")
+    check_manifest_runs(manifest, path)
     return manifest
 
 

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim.folders import toml_reference
 from sim.params import Scenario, ScenarioError, did_you_mean
 from sim.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted
 
@@ -212,7 +213,7 @@ def check_replicates_and_conditions(exp: Experiment, quick: bool) -> None:
 def load_scenarios(exp: Experiment, files: list, shared: dict) -> None:
     """Read each scenario file (relative to the experiment file) with ``shared`` merged on top, by scenario name."""
     for rel in files:
-        raw, chain = load_raw(exp.path.parent / rel)
+        raw, chain = load_raw(toml_reference(rel, exp.path, "scenarios"))
         merged = deep_merge(raw, shared)
         name = merged.get("name", Path(rel).stem)
         if name in exp.scenario_data:

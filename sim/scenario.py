@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from sim.folders import toml_reference
 from sim.params import (
     CELL_TYPES,
     STIMULUS_KEYS,
@@ -27,6 +28,8 @@ TOP_LEVEL = ("name", "description", "seed", "extends", "network", "neurons", "sy
 
 def read_toml(path: Path) -> dict:
     """Parse one TOML file; a missing or malformed file is a ScenarioError naming it."""
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a folder; allowed: a .toml file")
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file not found")
     try:
@@ -35,6 +38,8 @@ def read_toml(path: Path) -> dict:
         raise ScenarioError(f"{path}: malformed TOML: {err}") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot be read ({err.strerror})") from None
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -58,9 +63,7 @@ def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
     files = [path]
     parent = data.pop("extends", None)
     if parent is not None:
-        if not isinstance(parent, str):
-            raise ScenarioError(f"{path}: extends: expected a file name, got {parent!r}")
-        base, base_files = load_raw(path.parent / parent, (*_seen, path))
+        base, base_files = load_raw(toml_reference(parent, path, "extends"), (*_seen, path))
         data = deep_merge(base, data)
         files = base_files + files
     return data, files
