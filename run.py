@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim.command_lock import command_lock, validate_folder
 from sim.executors import BACKENDS
 from sim.outputs import OutputError
 from sim.params import ScenarioError
@@ -197,7 +198,7 @@ def validate(args: argparse.Namespace, argv: list[str]) -> int:
         raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
     if args.seed is not None and args.seed < 0:
         raise OutputError(f"--seed {args.seed}: allowed: 0 or more")
-    out = args.out or Path("results/validate-quick" if args.quick else "results/validate")
+    out = validate_folder(args)
     clock, started = time.perf_counter(), utc_now()
     experiments = [load_experiment(VALIDATION_DIR / f"{name}.toml", quick=args.quick,
                                    master_seed=None if args.seed is None else args.seed + i)
@@ -282,9 +283,10 @@ def _load_engine() -> None:
 def _check_resumable(folder: Path, exp) -> bool:
     """Whether ``folder`` holds a batch of exactly ``exp``'s runs (resume it); another batch is an error."""
     from sim.batch import MANIFEST, read_manifest
+    from sim.folders import has_content
 
     if not (folder / MANIFEST).is_file():
-        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        if has_content(folder):
             raise OutputError(f"{folder}: exists and is not a batch folder of the validation; choose another --out")
         return False
     stored = [(r.get("key"), r.get("seed")) for r in read_manifest(folder).get("runs", [])]
@@ -336,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"simulate": simulate, "batch": batch, "sweep": sweep, "report": report, "reproduce": reproduce,
                 "validate": validate, "calibrate": calibrate}
     try:
-        return commands[args.command](args, argv)
+        with command_lock(args, argv):
+            return commands[args.command](args, argv)
     except (ScenarioError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -31,6 +31,7 @@ from analysis.validate import ValidationData, measure_with, run_measurements
 from sim.batch import MANIFEST, is_finished, read_manifest, run_batches
 from sim.calibration import Calibration, GroupRef, Target, vector_hash
 from sim.executors import make_executor
+from sim.folders import has_content
 from sim.outputs import OutputError, utc_now, write_json
 
 EVALUATIONS_DIR = "evaluations"
@@ -89,7 +90,7 @@ def open_folder(out: Path, cal: Calibration, command: list[str], resume: bool) -
             raise OutputError(f"--out {out}: holds another calibration (the file or --quick differ); resume needs "
                               f"the same file and options, or choose a new folder")
         return
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if has_content(out):
         raise OutputError(f"--out {out}: folder exists and is not empty; use --resume to finish it or choose a "
                           f"new folder")
     (out / EVALUATIONS_DIR).mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.stale_files import remove_stale_stages
+
 PACKAGES = ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "matplotlib", "networkx", "statsmodels", "SALib",
             "dask", "distributed")
 
@@ -82,6 +84,7 @@ def staged_output(out: Path, overwrite: bool = False) -> Iterator[Path]:
     """A temporary sibling folder that replaces ``out`` only if the block finishes without error."""
     check_new_output(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_stages(out)
     stage = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir()
