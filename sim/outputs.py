@@ -72,11 +72,15 @@ def write_table(path: Path, frame: pd.DataFrame) -> None:
 
 
 def check_new_output(out: Path, overwrite: bool) -> None:
-    """Refuse to replace an existing non-empty folder unless ``overwrite``."""
+    """Refuse to replace an existing non-empty folder unless ``overwrite`` (and then only one this tool made)."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise OutputError(f"--out {out}: folder exists and is not empty; choose a new folder or pass --overwrite")
+    if overwrite and out.is_dir():
+        from sim.overwrite import check_replaceable  # it imports this module
+
+        check_replaceable(out)
 
 
 @contextlib.contextmanager
