@@ -299,7 +299,9 @@ def _check_resumable(folder: Path, exp) -> bool:
 def report(args: argparse.Namespace, argv: list[str]) -> int:
     """Write DIR/report.html and DIR/report.pdf (and statistics.csv or sensitivity.csv) for a batch or sweep."""
     from analysis.report import build_report
+    from sim.summaries import rebuild_tables
 
+    rebuild_tables(args.folder)   # summary.parquet (and sweep.parquet) as the runs on disk give them
     html, pdf = build_report(args.folder)
     print(f"wrote {html} and {pdf}")
     return 0
@@ -310,6 +312,7 @@ def reproduce(args: argparse.Namespace, argv: list[str]) -> int:
     import random
 
     from sim.batch import read_manifest, reproduce_batch
+    from sim.summaries import check_tables
 
     run_ids = None
     if args.runs is not None:
@@ -322,8 +325,11 @@ def reproduce(args: argparse.Namespace, argv: list[str]) -> int:
         state = "match" if check.matches else "MISMATCH in " + ", ".join(check.differing)
         print(f"{check.run_id}: {state}")
     bad = [c for c in checks if not c.matches]
+    tables = check_tables(args.folder)
+    for table in tables:
+        print(table.line)
     print(f"{len(checks) - len(bad)} of {len(checks)} runs reproduced bit for bit")
-    return 1 if bad else 0
+    return 1 if bad or not all(t.matches for t in tables) else 0
 
 
 def _frame(rows: list[dict]):

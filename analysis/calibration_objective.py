@@ -33,6 +33,7 @@ from sim.calibration import Calibration, GroupRef, Target, vector_hash
 from sim.executors import make_executor
 from sim.folders import has_content
 from sim.outputs import OutputError, utc_now, write_json
+from sim.summaries import rebuild_tables
 
 EVALUATIONS_DIR = "evaluations"
 PENALTY = 1e6            # added to the objective for each target that could not be measured
@@ -160,7 +161,9 @@ class EvaluationStore:
             exp, folder = self.cal.experiment_at(values), self.folder / h
             done = (folder / MANIFEST).is_file() and all(is_finished(folder, s) for s in exp.runs())
             reused[h] = done
-            if not done:
+            if done:
+                rebuild_tables(folder)   # a killed batch's summary can lag its finished runs
+            else:
                 jobs.append((exp, folder, (folder / MANIFEST).is_file()))
         clock = time.perf_counter()
         if jobs:

@@ -179,6 +179,9 @@ def prepare_folder(out: Path, exp: Experiment, command: list[str], resume: bool)
         if manifest.get("experiment_sha256") != experiment_hash(exp):
             raise OutputError(f"{out}: holds a different {exp.kind} (or its scenario files changed); "
                               f"resume needs the same {exp.kind} file and options")
+        from sim.summaries import rebuild_summary  # it imports this module
+
+        rebuild_summary(out, specs)   # a killed batch's summary can lag its stored runs
         return [s for s in specs if not is_finished(out, s)]
     if has_content(out):
         raise OutputError(f"--out {out}: folder exists and is not empty; use --resume to finish it "
