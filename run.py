@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from sim import interruption
+from sim.command_lock import command_lock
+from sim.command_lock import validate_folder as validate_out_folder
 from sim.executors import BACKENDS
 from sim.limits import add_option as add_allow_large
 from sim.limits import check_command_line
@@ -119,6 +121,7 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run one scenario and write manifest, time series, pulses, summary and figures."""
     from analysis.figures import plot_run
     from sim.estimate import announce_run
+    from sim.folders import simulate_folder
     from sim.model import SynapseNetworkModel
     from sim.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
     from sim.params import ScenarioError
@@ -130,7 +133,7 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
         scenario.condition(args.condition)
     except ScenarioError as err:
         raise ScenarioError(f"{args.scenario}: --condition: {err}") from None
-    out = args.out or Path("results/simulate") / f"{scenario.name}-{args.condition}-seed{scenario.seed}"
+    out = args.out or simulate_folder(args.scenario, scenario.name, args.condition, scenario.seed)
     check_new_output(out, args.overwrite)
     announce_run(scenario, str(args.scenario), args.allow_large)
     started, clock = utc_now(), time.perf_counter()
@@ -215,15 +218,18 @@ def validate(args: argparse.Namespace, argv: list[str]) -> int:
     from analysis.validate import EXPERIMENTS, VALIDATION_DIR, ValidationData, console_table, evaluate, write_outputs
     from sim.batch import run_batches
     from sim.experiment import load_experiment
+    from sim.folders import check_folder_name
     from sim.outputs import utc_now
 
-    out = args.out or Path("results/validate-quick" if args.quick else "results/validate")
+    out = validate_out_folder(args)
     validate_folder.check_folder(out, EXPERIMENTS)
     clock, started = time.perf_counter(), utc_now()
     experiments = [load_experiment(VALIDATION_DIR / f"{name}.toml", quick=args.quick,
                                    master_seed=None if args.seed is None else args.seed + i,
                                    allow_large=args.allow_large)
                    for i, name in enumerate(EXPERIMENTS)]
+    for exp in experiments:
+        check_folder_name(exp.name, f"{exp.path}: name")
     jobs = [(exp, out / exp.name, _check_resumable(out / exp.name, exp)) for exp in experiments]
     validate_folder.mark_folder(out, argv, args.quick)
     interruption.keep_runs(out, "rerun the same command to finish")
@@ -306,9 +312,10 @@ def _load_engine() -> None:
 def _check_resumable(folder: Path, exp) -> bool:
     """Whether ``folder`` holds a batch of exactly ``exp``'s runs (resume it); another batch is an error."""
     from sim.batch import MANIFEST, read_manifest
+    from sim.folders import has_content
 
     if not (folder / MANIFEST).is_file():
-        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        if has_content(folder):
             raise OutputError(f"{folder}: exists and is not a batch folder of the validation; choose another --out")
         return False
     stored = [(r.get("key"), r.get("seed")) for r in read_manifest(folder).get("runs", [])]
@@ -321,8 +328,10 @@ def _check_resumable(folder: Path, exp) -> bool:
 def report(args: argparse.Namespace, argv: list[str]) -> int:
     """Write DIR/report.html and DIR/report.pdf (and statistics.csv or sensitivity.csv) for a batch or sweep."""
     from analysis.report import build_report
+    from sim.summaries import rebuild_tables
 
     interruption.keep_partial(args.folder, "rerun report to finish the report")
+    rebuild_tables(args.folder)   # summary.parquet (and sweep.parquet) as the runs on disk give them
     html, pdf = build_report(args.folder)
     print(f"wrote {html} and {pdf}")
     return 0
@@ -334,6 +343,7 @@ def reproduce(args: argparse.Namespace, argv: list[str]) -> int:
 
     from sim.batch import MANIFEST, read_manifest, reproduce_batch
     from sim.manifest_runs import manifest_specs
+    from sim.summaries import check_tables
 
     if args.workers is not None and args.workers < 1:
         raise OutputError(f"--workers {args.workers}: allowed: 1 or more")
@@ -348,8 +358,11 @@ def reproduce(args: argparse.Namespace, argv: list[str]) -> int:
         state = "match" if check.matches else "MISMATCH in " + ", ".join(check.differing)
         print(f"{check.run_id}: {state}")
     bad = [c for c in checks if not c.matches]
+    tables = check_tables(args.folder)
+    for table in tables:
+        print(table.line)
     print(f"{len(checks) - len(bad)} of {len(checks)} runs reproduced bit for bit")
-    return 1 if bad else 0
+    return 1 if bad or not all(t.matches for t in tables) else 0
 
 
 def _frame(rows: list[dict]):
@@ -371,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "out", None) is not None:
             check_writable(args.out)      # before anything is loaded or simulated
         check_command_line(args)
-        return commands[args.command](args, argv)
+        with command_lock(args, argv):
+            return commands[args.command](args, argv)
     except (ScenarioError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -31,7 +31,9 @@ from analysis.validate import ValidationData, measure_with, run_measurements
 from sim.batch import MANIFEST, is_finished, read_manifest, run_batches
 from sim.calibration import Calibration, GroupRef, Target, vector_hash
 from sim.executors import make_executor
+from sim.folders import has_content
 from sim.outputs import OutputError, utc_now, write_json
+from sim.summaries import rebuild_tables
 
 EVALUATIONS_DIR = "evaluations"
 PENALTY = 1e6            # added to the objective for each target that could not be measured
@@ -89,7 +91,7 @@ def open_folder(out: Path, cal: Calibration, command: list[str], resume: bool) -
             raise OutputError(f"--out {out}: holds another calibration (the file or --quick differ); resume needs "
                               f"the same file and options, or choose a new folder")
         return
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if has_content(out):
         raise OutputError(f"--out {out}: folder exists and is not empty; use --resume to finish it or choose a "
                           f"new folder")
     (out / EVALUATIONS_DIR).mkdir(parents=True, exist_ok=True)
@@ -159,7 +161,9 @@ class EvaluationStore:
             exp, folder = self.cal.experiment_at(values), self.folder / h
             done = (folder / MANIFEST).is_file() and all(is_finished(folder, s) for s in exp.runs())
             reused[h] = done
-            if not done:
+            if done:
+                rebuild_tables(folder)   # a killed batch's summary can lag its finished runs
+            else:
                 jobs.append((exp, folder, (folder / MANIFEST).is_file()))
         clock = time.perf_counter()
         if jobs:

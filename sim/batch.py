@@ -15,6 +15,7 @@ runs carry per-run overrides; it runs through the same functions.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -30,6 +31,8 @@ import pandas as pd
 from sim import testfunctions
 from sim.executors import make_executor
 from sim.experiment import Experiment, RunSpec, run_scenario_data
+from sim.folder_lock import folder_lock
+from sim.folders import check_manifest_runs, check_run_id, has_content
 from sim.manifest_runs import manifest_specs
 from sim.model import SynapseNetworkModel  # imported by the client, so that forked workers start with it loaded
 from sim.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
@@ -61,7 +64,7 @@ def run_function(model: str = "simulation") -> Callable[[dict, dict, str], dict]
 
 def run_folder(out: Path, spec: RunSpec | dict) -> Path:
     run_id = spec.run_id if isinstance(spec, RunSpec) else spec["run_id"]
-    return out / RUNS_DIR / run_id
+    return out / RUNS_DIR / check_run_id(run_id)
 
 
 def is_finished(out: Path, spec: RunSpec) -> bool:
@@ -169,6 +172,7 @@ def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS, with_ru
         raise OutputError(f"{path}: corrupt manifest ({err})") from None
     if not isinstance(manifest, dict) or manifest.get("kind") not in kinds or (with_runs and "runs" not in manifest):
         raise OutputError(f"{path}: not a {what} manifest (made by another command?)")
+    check_manifest_runs(manifest, path)
     return manifest
 
 
@@ -180,10 +184,11 @@ def prepare_folder(out: Path, exp: Experiment, command: list[str], resume: bool)
         if manifest.get("experiment_sha256") != experiment_hash(exp):
             raise OutputError(f"{out}: holds a different {exp.kind} (or its scenario files changed); "
                               f"resume needs the same {exp.kind} file and options")
-        for stale in (out / RUNS_DIR).glob(".*.partial-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        from sim.summaries import rebuild_summary  # it imports this module
+
+        rebuild_summary(out, specs)   # a killed batch's summary can lag its stored runs
         return [s for s in specs if not is_finished(out, s)]
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if has_content(out):
         raise OutputError(f"--out {out}: folder exists and is not empty; use --resume to finish it "
                           f"or choose a new folder")
     (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
@@ -213,6 +218,21 @@ def run_batch(exp: Experiment, out: Path, command: list[str], workers: int | Non
 def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], workers: int | None = None,
                 backend: str = "local", scheduler: str | None = None, progress: bool = True,
                 desc: str = "runs", executor=None) -> list[BatchOutcome]:
+    """:func:`_run_batches` with every job's folder locked (:mod:`sim.folder_lock`): one writer per folder."""
+    with contextlib.ExitStack() as locks:
+        try:
+            for _, out, resume in jobs:
+                locks.enter_context(folder_lock(out, " ".join(["run.py", *command]), create=not resume))
+        except BaseException:
+            if executor is not None:
+                executor.close(cancel=True)
+            raise
+        return _run_batches(jobs, command, workers, backend, scheduler, progress, desc, executor)
+
+
+def _run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], workers: int | None = None,
+                 backend: str = "local", scheduler: str | None = None, progress: bool = True,
+                 desc: str = "runs", executor=None) -> list[BatchOutcome]:
     """Run the pending runs of several experiments, each ``(experiment, folder, resume)``, in one pool of workers.
 
     The executor is made first (a Dask scheduler that does not answer fails

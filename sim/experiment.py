@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim.folders import toml_reference
 from sim.limits import check_runs, check_scenario, check_seed
 from sim.params import Scenario, ScenarioError, did_you_mean
 from sim.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted
@@ -268,7 +269,7 @@ def load_scenarios(exp: Experiment, files: list, shared: dict) -> None:
     """Read each scenario file (relative to the experiment file) with ``shared`` merged on top, by scenario name."""
     for rel in files:
         try:
-            raw, chain = load_raw(exp.path.parent / rel)
+            raw, chain = load_raw(toml_reference(rel, exp.path, "scenarios"))
         except ScenarioError as err:
             raise ScenarioError(f"{exp.path}: scenarios: {err}") from None
         merged = deep_merge(raw, shared)

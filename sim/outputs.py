@@ -18,6 +18,7 @@ import pandas as pd
 
 from sim.csv_cells import defuse_formulas
 from sim.oserrors import check_writable, removed_on_error
+from sim.stale_files import remove_stale_stages
 
 PACKAGES = ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "matplotlib", "networkx", "statsmodels", "SALib",
             "dask", "distributed")
@@ -76,12 +77,16 @@ def write_table(path: Path, frame: pd.DataFrame) -> None:
 
 
 def check_new_output(out: Path, overwrite: bool) -> None:
-    """Refuse to replace an existing non-empty folder unless ``overwrite``."""
+    """Refuse to replace an existing non-empty folder unless ``overwrite`` (and then only one this tool made)."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise OutputError(f"--out {out}: folder exists and is not empty; choose a new folder or pass --overwrite")
     check_writable(out)
+    if overwrite and out.is_dir():
+        from sim.overwrite import check_replaceable  # it imports this module
+
+        check_replaceable(out)
 
 
 @contextlib.contextmanager
@@ -89,6 +94,7 @@ def staged_output(out: Path, overwrite: bool = False) -> Iterator[Path]:
     """A temporary sibling folder that replaces ``out`` only if the block finishes without error."""
     check_new_output(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_stages(out)
     stage = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir()

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from sim.folders import toml_reference
 from sim.limits import MAX_STEPS, check_scenario, check_seed
 from sim.params import (
     CELL_TYPES,
@@ -33,6 +34,8 @@ STEP_TOLERANCE = 1e-9
 
 def read_toml(path: Path) -> dict:
     """Parse one TOML file; a missing or malformed file is a ScenarioError naming it."""
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a folder; allowed: a .toml file")
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file not found")
     try:
@@ -41,6 +44,8 @@ def read_toml(path: Path) -> dict:
         raise ScenarioError(f"{path}: malformed TOML: {err}") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot be read ({err.strerror})") from None
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -64,9 +69,7 @@ def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
     files = [path]
     parent = data.pop("extends", None)
     if parent is not None:
-        if not isinstance(parent, str):
-            raise ScenarioError(f"{path}: extends: expected a file name, got {parent!r}")
-        base, base_files = load_raw(path.parent / parent, (*_seen, path))
+        base, base_files = load_raw(toml_reference(parent, path, "extends"), (*_seen, path))
         data = deep_merge(base, data)
         files = base_files + files
     return data, files
