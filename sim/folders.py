@@ -45,7 +45,9 @@ def check_manifest_runs(manifest: dict, path: Path) -> None:
         raise OutputError(f"{path}: runs: expected a list of runs, got {type(runs).__name__}")
     seen: set[str] = set()
     for i, run in enumerate(runs):
-        run_id = run.get("run_id") if isinstance(run, dict) else None
+        if not isinstance(run, dict):
+            raise OutputError(f"{path}: runs[{i}]: expected a table of fields, got {type(run).__name__}")
+        run_id = run.get("run_id")
         if not is_run_id(run_id):
             raise OutputError(f"{path}: runs[{i}].run_id: {run_id!r} is not a run id of this tool; allowed: "
                               f"'r' followed by digits (e.g. r00000)")

@@ -233,6 +233,10 @@ OPTION_CASES = [
          change=write("full/keep.txt", "x")),
     Case("simulate-overwrite-foreign-folder", ["simulate", str(NORMAL), "--out", "mine", "--overwrite", *FAST],
          ["mine"], change=write("mine/thesis.docx", "years of work")),
+    Case("simulate-scenario-name-climbs-out", ["simulate", "climber.toml", *FAST], ["climber.toml", "name"],
+         change=write("climber.toml", f'extends = "{NORMAL.as_posix()}"\nname = "../../../x"\n')),
+    Case("simulate-condition-name-climbs-out", ["simulate", "scenario.toml", "--condition", "../x", *FAST],
+         ["../x"]),
     Case("simulate-unknown-condition", ["simulate", str(NORMAL), "--out", "out", "--condition", "ketamin", *FAST],
          ["ketamin", "did you mean"]),
     Case("unknown-command", ["simulat", str(NORMAL)], ["simulat"]),
@@ -338,7 +342,6 @@ EXPERIMENT_CASES = [
              ["levels"]),
     exp_case("levels-unknown-key", "[scenario.network]", '[levels]\n"adenosine.tau" = [1.0]\n\n[scenario.network]',
              ["adenosine.tau"]),
-    exp_case("name-unsafe", 'name = "tiny"', 'name = "../../../x"', ["name"]),
 ]
 
 
@@ -453,9 +456,7 @@ def folder_cases() -> list:
 
 
 REPORT_CASES = [
-    Case("report-summary-corrupt", ["report", "batch"], ["summary"], copy=("batch",),
-         change=write("batch/summary.parquet", "not parquet")),
-    Case("report-run-summary-corrupt", ["report", "batch"], ["summary.json"], copy=("batch",),
+    Case("report-run-summary-corrupt", ["report", "batch"], ["batch/runs"], copy=("batch",),
          change=write("batch/runs/r00000/summary.json", "{")),
     Case("report-sweep-manifest-corrupt", ["report", "sweep"], ["manifest.json"], copy=("sweep",),
          change=write("sweep/manifest.json", "")),
