@@ -18,6 +18,21 @@ NORMAL = ROOT / "scenarios" / "normal.toml"
 TSODYKS_MARKRAM = ROOT / "scenarios" / "checks" / "tsodyks_markram.toml"
 SMOKE_EXPERIMENT = ROOT / "scenarios" / "experiments" / "smoke.toml"
 SMOKE_SWEEP = ROOT / "scenarios" / "sweeps" / "smoke.toml"
+# --set overrides that make a simulate run take well under a second
+FAST = ["--set", "network.n_neurons=200", "--set", "protocol.duration_s=0.05", "--set", "protocol.warmup_s=0.01"]
+
+
+def tiny_experiment(name: str = "tiny", replicates: int = 2, conditions: tuple[str, ...] = ("vehicle",),
+                    duration_s: float = 0.3, master_seed: int = 5, readouts: tuple[str, ...] = ("rate_glu_hz",)) -> str:
+    """The text of a small experiment file on normal.toml: 200 neurons, ``duration_s`` of biology (0.1 s warm-up)."""
+    quoted = ", ".join(f'"{c}"' for c in conditions)
+    metrics = ", ".join(f'"{r}"' for r in readouts)
+    return (f'name = "{name}"\ndescription = "a small experiment for tests"\nmaster_seed = {master_seed}\n'
+            f'replicates = {replicates}\nscenarios = ["{NORMAL.as_posix()}"]\nconditions = [{quoted}]\n'
+            f'reference = {{ scenario = "normal", condition = "{conditions[0]}" }}\n'
+            f'readouts = [{metrics}]\n\n'
+            f'[scenario.network]\nn_neurons = 200\n\n'
+            f'[scenario.protocol]\nduration_s = {duration_s}\nwarmup_s = 0.1\nrecord_interval_ms = 20.0\n')
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import FAST as SHORT
 from helpers import NORMAL, ROOT, TSODYKS_MARKRAM
 
 import run
 
-FAST = ["--quiet", "--set", "network.n_neurons=200", "--set", "protocol.duration_s=0.05",
-        "--set", "protocol.warmup_s=0.01"]
+FAST = ["--quiet", *SHORT]
 
 
 def simulate(capsys, tmp_path: Path, scenario: Path | str, *args: str) -> tuple[int, str, Path]:

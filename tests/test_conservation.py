@@ -77,7 +77,7 @@ def scenario_case(draw) -> tuple[list[str], str, int]:
     for kind in KINDS:
         sets.update(draw(vesicle_overrides(kind)))
     dt_ms = draw(st.sampled_from([0.25, 0.5, 1.0]))
-    duration_s = draw(_float(0.2, 0.5))
+    duration_s = draw(st.integers(round(200 / dt_ms), round(500 / dt_ms))) * dt_ms / 1000.0   # whole time steps
     slow_dt_ms = draw(st.sampled_from([dt_ms, 2 * dt_ms, 10.0, 20.0]))
     sets.update(protocol__dt_ms=dt_ms, protocol__duration_s=duration_s, protocol__warmup_s=0.05,
                 protocol__record_interval_ms=draw(st.sampled_from([dt_ms, 5.0, 10.0])),

@@ -24,30 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from helpers import NORMAL, ROOT
+from helpers import FAST, NORMAL, ROOT, tiny_experiment
 
 import run
 
 SCENARIOS = ROOT / "scenarios"
-FAST = ["--set", "network.n_neurons=200", "--set", "protocol.duration_s=0.05", "--set", "protocol.warmup_s=0.01"]
 
-EXPERIMENT = f"""name = "tiny"
-description = "two runs"
-master_seed = 5
-replicates = 2
-scenarios = ["{NORMAL.as_posix()}"]
-conditions = ["vehicle"]
-reference = {{ scenario = "normal", condition = "vehicle" }}
-readouts = ["rate_glu_hz"]
-
-[scenario.network]
-n_neurons = 200
-
-[scenario.protocol]
-duration_s = 0.3
-warmup_s = 0.1
-record_interval_ms = 20.0
-"""
+EXPERIMENT = tiny_experiment()
 
 SWEEP = """name = "tiny_sweep"
 description = "a grid of a test function"

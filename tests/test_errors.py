@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import NORMAL, ROOT, SMOKE_EXPERIMENT, SMOKE_SWEEP
+from helpers import FAST, NORMAL, ROOT, SMOKE_EXPERIMENT, SMOKE_SWEEP
 
 import run
 import sim.model
@@ -41,7 +41,6 @@ from sim.oserrors import describe
 from sim.outputs import OutputError, write_json, write_table
 
 CALIBRATION = ROOT / "scenarios" / "calibration" / "baseline_rates.toml"
-FAST = ["--set", "network.n_neurons=200", "--set", "protocol.duration_s=0.05", "--set", "protocol.warmup_s=0.01"]
 
 # a scenario and an experiment whose names carry mathtext and spreadsheet-formula characters
 CHILD_SCENARIO = f"""extends = "{NORMAL.as_posix()}"

@@ -18,27 +18,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import NORMAL, ROOT
+from helpers import ROOT, tiny_experiment
 
 import run
 
-EXPERIMENT = f"""name = "faults"
-description = "ten short runs"
-master_seed = 11
-replicates = 5
-scenarios = ["{NORMAL.as_posix()}"]
-conditions = ["vehicle", "ketamine_10uM"]
-reference = {{ scenario = "normal", condition = "vehicle" }}
-readouts = ["rate_glu_hz"]
-
-[scenario.network]
-n_neurons = 200
-
-[scenario.protocol]
-duration_s = 0.6
-warmup_s = 0.2
-record_interval_ms = 20.0
-"""
+EXPERIMENT = tiny_experiment("faults", replicates=5, conditions=("vehicle", "ketamine_10uM"), duration_s=0.6,
+                             master_seed=11)
 
 KILL_TRIALS = 10
 KILL_SEED = 20261201

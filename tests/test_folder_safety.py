@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import NORMAL, ROOT, SMOKE_SWEEP, kill_batch_midway, run_cli
+from helpers import FAST as SHORT
+from helpers import NORMAL, ROOT, SMOKE_SWEEP, kill_batch_midway, run_cli, tiny_experiment
 
 import run
 from sim.batch import prepare_folder
@@ -31,17 +32,14 @@ from sim.params import ScenarioError
 from sim.scenario import load_raw
 from sim.summaries import check_tables
 
-FAST = ["--quiet", "--set", "network.n_neurons=200", "--set", "protocol.duration_s=0.05",
-        "--set", "protocol.warmup_s=0.01"]
+FAST = ["--quiet", *SHORT]
 CALIBRATION = ROOT / "scenarios" / "calibration" / "baseline_rates.toml"
 
 
 def experiment_text(replicates: int, duration_s: float) -> str:
     """A small experiment: normal.toml, vehicle and ketamine, 200 neurons."""
-    return (f'name = "tiny"\nmaster_seed = 3\nreplicates = {replicates}\nscenarios = ["{NORMAL.as_posix()}"]\n'
-            f'conditions = ["vehicle", "ketamine_10uM"]\nreadouts = ["rate_glu_hz", "released_glu_per_s"]\n'
-            f'[scenario.network]\nn_neurons = 200\n'
-            f'[scenario.protocol]\nduration_s = {duration_s}\nwarmup_s = 0.1\n')
+    return tiny_experiment(replicates=replicates, conditions=("vehicle", "ketamine_10uM"), duration_s=duration_s,
+                           master_seed=3, readouts=("rate_glu_hz", "released_glu_per_s"))
 
 
 SWEEP_TEXT = """name = "tiny_ishigami"
@@ -69,20 +67,22 @@ def files(tmp_path_factory) -> dict[str, Path]:
     return {name: folder / f"{name}.toml" for name in texts}
 
 
-@pytest.fixture(scope="module")
-def tiny_batch(files, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("tiny") / "batch"
-    result = run_cli("batch", str(files["tiny"]), "--out", str(out), "--workers", "2", "--quiet")
+def finished_folder(command: str, design: Path, parent: Path) -> Path:
+    """``parent/command``: the folder ``run.py COMMAND DESIGN`` made (two workers)."""
+    out = parent / command
+    result = run_cli(command, str(design), "--out", str(out), "--workers", "2", "--quiet")
     assert result.returncode == 0, result.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def tiny_batch(files, tmp_path_factory) -> Path:
+    return finished_folder("batch", files["tiny"], tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.fixture(scope="module")
 def tiny_sweep(files, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("sweep") / "sweep"
-    result = run_cli("sweep", str(files["sweep"]), "--out", str(out), "--workers", "2", "--quiet")
-    assert result.returncode == 0, result.stderr
-    return out
+    return finished_folder("sweep", files["sweep"], tmp_path_factory.mktemp("sweep"))
 
 
 @pytest.fixture(scope="module")
