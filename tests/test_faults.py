@@ -1,4 +1,5 @@
-"""Faults while a batch writes its folder: kill -9 at random moments, Ctrl-C, a second writer.
+"""Faults while a batch writes its folder: kill -9 at random moments, Ctrl-C, a second writer (while the first is
+paused with SIGSTOP, so that it is surely still writing).
 
 After every fault the folder is finished with ``--resume`` and compared with an
 uninterrupted batch of the same experiment: the same runs, none lost or
@@ -77,7 +78,7 @@ def assert_same_as_reference(out: Path, reference: Path) -> None:
 
 def wait_for_runs(out: Path, n: int, proc: subprocess.Popen, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
-    while len(list((out / "runs").glob("r*"))) < n:
+    while not (out / "manifest.json").is_file() or len(list((out / "runs").glob("r*"))) < n:
         assert proc.poll() is None, f"the batch ended before {n} runs: {proc.stderr.read()}"
         assert time.monotonic() < deadline, "the batch did not start"
         time.sleep(0.02)
@@ -114,11 +115,15 @@ def test_ctrl_c_keeps_finished_runs_and_says_so(experiment, reference, tmp_path)
 def test_a_second_writer_is_refused_and_the_first_finishes(experiment, reference, tmp_path):
     out = tmp_path / "contended"
     first = start_batch(experiment, out)
-    wait_for_runs(out, 1, first)
-    before = files(out)
-    second = subprocess.run([sys.executable, str(ROOT / "run.py"), "batch", str(experiment), "--out", str(out),
-                             "--resume", "--quiet", "--workers", "1"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120)
+    wait_for_runs(out, 0, first)     # the folder exists: the lock is taken before the manifest is written
+    os.killpg(first.pid, signal.SIGSTOP)   # the first writer holds the folder, paused mid-batch
+    try:
+        before = files(out)
+        second = subprocess.run([sys.executable, str(ROOT / "run.py"), "batch", str(experiment), "--out",
+                                 str(out), "--resume", "--quiet", "--workers", "1"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=120)
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
     lines = second.stderr.strip().splitlines()
     assert second.returncode == 2 and len(lines) == 1, second.stderr
     assert str(first.pid) in lines[0] and "Traceback" not in second.stderr
