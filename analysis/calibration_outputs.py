@@ -15,7 +15,7 @@ import pandas as pd
 from analysis.calibration_fit import FitResult, Profile
 from analysis.calibration_objective import EvaluationStore, standardised_error
 from sim.calibration import Calibration
-from sim.outputs import git_commit, utc_now, versions, write_json, write_table
+from sim.outputs import git_commit, utc_now, versions, write_json, write_table, write_text
 
 FILES = ("calibration.json", "calibration.md", "evaluations.csv")
 
@@ -143,7 +143,5 @@ def write_outputs(out: Path, cal: Calibration, store: EvaluationStore, result: F
     record = calibration_record(cal, store, result, profiles, header)
     write_table(out / "evaluations.csv", evaluations_table(cal, store))
     write_json(out / "calibration.json", record)
-    tmp = out / ".calibration.md.tmp"
-    tmp.write_text(markdown(record, profiles), encoding="utf-8")
-    tmp.replace(out / "calibration.md")
+    write_text(out / "calibration.md", markdown(record, profiles))
     return record

@@ -30,7 +30,7 @@ from analysis import methods, stats
 from analysis import report_figures as rf
 from analysis.mpl_text import plain
 from sim.batch import MANIFEST, RUNS_DIR, read_manifest
-from sim.outputs import OutputError, write_table
+from sim.outputs import OutputError, temporary_path, write_table, write_text
 
 SUMMARY = "summary.parquet"
 REQUIRED_COLUMNS = ("run_id", "scenario", "condition", "replicate", "status")
@@ -582,7 +582,7 @@ def write_pdf(path: Path, title: str, lines: list[TitleLine],
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temporary_path(path)
     meta = {"Title": title, "Creator": "vesicle-sim analysis.report", "CreationDate": None}
     rendered = []
     try:
@@ -601,12 +601,6 @@ def write_pdf(path: Path, title: str, lines: list[TitleLine],
     finally:
         tmp.unlink(missing_ok=True)
     return rendered
-
-
-def write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def is_sweep_folder(folder: Path) -> bool:

@@ -47,7 +47,7 @@ from analysis.mpl_text import plain, plain_all  # noqa: E402
 from analysis.report_figures import STYLE, ReportFigure  # noqa: E402
 from analysis.stats import name_of, unit_of  # noqa: E402
 from sim.batch import read_manifest  # noqa: E402
-from sim.outputs import OutputError, write_table  # noqa: E402
+from sim.outputs import OutputError, write_bytes, write_table  # noqa: E402
 from sim.sweep import SWEEP_TABLE, Parameter, parameters_from_sweep, salib_problem, sweep_table  # noqa: E402
 
 RESPONSES = "responses.parquet"
@@ -408,13 +408,6 @@ def write_sweep_tables(folder: Path) -> SweepAnalysis:
     return a
 
 
-def save_png(path: Path, png: bytes) -> None:
-    """Write PNG bytes atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(png)
-    tmp.replace(path)
-
-
 def write_sweep_outputs(folder: Path) -> SweepAnalysis:
     """Write ``responses.parquet``/``.csv``, ``sensitivity.csv`` and ``figures/*.png`` into a sweep folder."""
     a = write_sweep_tables(folder)
@@ -423,7 +416,7 @@ def write_sweep_outputs(folder: Path) -> SweepAnalysis:
     for draw in sweep_figures(a):
         f = draw()
         try:
-            save_png(figures / f"{f.key}.png", f.png())
+            write_bytes(figures / f"{f.key}.png", f.png())
         finally:
             plt.close(f.fig)
     return a

@@ -29,7 +29,6 @@ from analysis.report import (
     table_html,
     warnings_html,
     write_pdf,
-    write_text,
 )
 from analysis.report import _figures_html as figures_html
 from analysis.sensitivity import (
@@ -42,10 +41,10 @@ from analysis.sensitivity import (
     RANK_BY,
     SweepAnalysis,
     response_label,
-    save_png,
     sweep_figures,
     write_sweep_tables,
 )
+from sim.outputs import write_bytes, write_text
 
 MAX_RESPONSE_ROWS = 200     # rows of the responses table shown in the HTML (all are in responses.csv)
 MAX_MANIFEST_RUNS = 10      # runs listed in the HTML's manifest (all are in manifest.json)
@@ -67,7 +66,7 @@ def build_sweep_report(folder: Path) -> tuple[Path, Path]:
     rendered = write_pdf(pdf_path, title, title_lines(a), sweep_figures(a))
     (a.folder / FIGURES_DIR).mkdir(exist_ok=True)
     for f in rendered:
-        save_png(a.folder / FIGURES_DIR / f"{f.key}.png", f.png)
+        write_bytes(a.folder / FIGURES_DIR / f"{f.key}.png", f.png)
     write_text(html_path, render_html(a, title, rendered))
     return html_path, pdf_path
 

@@ -36,7 +36,7 @@ from statsmodels.stats.weightstats import ttost_ind
 from analysis import stats
 from analysis.report import load_batch
 from sim.batch import RUNS_DIR
-from sim.outputs import OutputError
+from sim.outputs import OutputError, write_bytes
 from sim.params import Scenario, StimulusParams
 from sim.scenario import build_scenario
 
@@ -851,15 +851,9 @@ def write_outputs(out: Path, rows: pd.DataFrame, data: ValidationData, header: d
     from sim.outputs import write_table
 
     write_table(out / "validation.csv", rows)
-    _write_bytes(out / "validation.md", markdown(rows, header).encode("utf-8"))
+    write_bytes(out / "validation.md", markdown(rows, header).encode("utf-8"))
     (out / "figures").mkdir(exist_ok=True)
     for finding in FINDINGS:
         for figure in validate_figures.figures(finding, data, rows[rows["id"].isin(finding.row_ids())]):
-            _write_bytes(out / "figures" / f"{figure.key}.png", figure.png())
+            write_bytes(out / "figures" / f"{figure.key}.png", figure.png())
             plt.close(figure.fig)
-
-
-def _write_bytes(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(payload)
-    tmp.replace(path)

@@ -10,7 +10,7 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -56,24 +56,43 @@ def git_commit() -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
+def temporary_path(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place: ``.NAME.tmp-PID`` beside it (a dead writer's
+    file is removed by :mod:`sim.stale_files`)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(temporary path)``, then rename the file into ``path``; on an error nothing is left behind."""
+    tmp = temporary_path(path)
+    with removed_on_error(tmp, path):
+        write(tmp)
+        os.replace(tmp, path)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_bytes(path: Path, payload: bytes) -> None:
+    """Write bytes (e.g. a PNG) atomically."""
+    write_atomically(path, lambda tmp: tmp.write_bytes(payload))
+
+
 def write_json(path: Path, data: dict) -> None:
     """Write JSON atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with removed_on_error(tmp, path):
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:
     """Write a parquet or CSV table atomically, chosen by the file's suffix (CSV text cells that a spreadsheet
     would run as formulas are quoted: :func:`sim.csv_cells.defuse_formulas`)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with removed_on_error(tmp, path):
-        if path.suffix == ".parquet":
-            frame.to_parquet(tmp, index=False, engine="pyarrow")
-        else:
-            defuse_formulas(frame).to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
-        os.replace(tmp, path)
+    if path.suffix == ".parquet":
+        write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False, engine="pyarrow"))
+    else:
+        write_atomically(path, lambda tmp: defuse_formulas(frame).to_csv(tmp, index=False, float_format="%.10g",
+                                                                         lineterminator="\n"))
 
 
 def check_new_output(out: Path, overwrite: bool) -> None:
