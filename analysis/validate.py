@@ -37,10 +37,11 @@ from analysis import stats
 from analysis.report import load_batch
 from sim.batch import RUNS_DIR
 from sim.outputs import OutputError, write_bytes
+from sim.packaged import scenarios_dir
 from sim.params import Scenario, StimulusParams
 from sim.scenario import build_scenario
 
-VALIDATION_DIR = Path(__file__).resolve().parents[1] / "scenarios" / "experiments" / "validation"
+VALIDATION_DIR = scenarios_dir() / "experiments" / "validation"
 #: the experiments, in the order they run; with ``--seed N`` experiment i gets master seed N + i
 EXPERIMENTS = ("evoked_release", "antagonists", "paired_pulse", "recycling", "time_course", "train_depression",
                "tsodyks_markram", "mid_run")

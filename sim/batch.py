@@ -130,15 +130,21 @@ def write_summary(out: Path, specs: list[RunSpec]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- manifest
 
 
+def command_text(command: list[str] | str) -> str:
+    """The command that writes a folder, as its manifest and lock file name it: ``run.py`` and the arguments
+    ``command``, or ``command`` itself if it is text (a call of the Python API, :mod:`sim.api`)."""
+    return command if isinstance(command, str) else " ".join(["run.py", *command])
+
+
 def experiment_hash(exp: Experiment) -> str:
     return scenario_hash(exp.fingerprint())
 
 
-def batch_manifest(exp: Experiment, command: list[str], specs: list[RunSpec], started: str) -> dict:
+def batch_manifest(exp: Experiment, command: list[str] | str, specs: list[RunSpec], started: str) -> dict:
     files = {str(p): p.read_text(encoding="utf-8") for fs in exp.scenario_files.values() for p in fs}
     return {
         "kind": exp.kind,
-        "command": " ".join(["run.py", *command]),
+        "command": command_text(command),
         "experiment_file": str(exp.path),
         "experiment_text": exp.path.read_text(encoding="utf-8"),
         "experiment_sha256": experiment_hash(exp),
@@ -176,7 +182,7 @@ def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS, with_ru
     return manifest
 
 
-def prepare_folder(out: Path, exp: Experiment, command: list[str], resume: bool) -> list[RunSpec]:
+def prepare_folder(out: Path, exp: Experiment, command: list[str] | str, resume: bool) -> list[RunSpec]:
     """Create or check the batch folder; returns the runs still to do."""
     specs = exp.runs()
     if resume:
@@ -207,7 +213,7 @@ class BatchOutcome:
     skipped: int
 
 
-def run_batch(exp: Experiment, out: Path, command: list[str], workers: int | None = None,
+def run_batch(exp: Experiment, out: Path, command: list[str] | str, workers: int | None = None,
               resume: bool = False, backend: str = "local", scheduler: str | None = None,
               progress: bool = True, executor=None) -> BatchOutcome:
     """Run every pending run of ``exp`` into ``out``; returns the counts."""
@@ -215,14 +221,14 @@ def run_batch(exp: Experiment, out: Path, command: list[str], workers: int | Non
                        executor=executor)[0]
 
 
-def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], workers: int | None = None,
+def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str] | str, workers: int | None = None,
                 backend: str = "local", scheduler: str | None = None, progress: bool = True,
                 desc: str = "runs", executor=None) -> list[BatchOutcome]:
     """:func:`_run_batches` with every job's folder locked (:mod:`sim.folder_lock`): one writer per folder."""
     with contextlib.ExitStack() as locks:
         try:
             for _, out, resume in jobs:
-                locks.enter_context(folder_lock(out, " ".join(["run.py", *command]), create=not resume))
+                locks.enter_context(folder_lock(out, command_text(command), create=not resume))
         except BaseException:
             if executor is not None:
                 executor.close(cancel=True)
@@ -230,7 +236,7 @@ def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], w
         return _run_batches(jobs, command, workers, backend, scheduler, progress, desc, executor)
 
 
-def _run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str], workers: int | None = None,
+def _run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str] | str, workers: int | None = None,
                  backend: str = "local", scheduler: str | None = None, progress: bool = True,
                  desc: str = "runs", executor=None) -> list[BatchOutcome]:
     """Run the pending runs of several experiments, each ``(experiment, folder, resume)``, in one pool of workers.

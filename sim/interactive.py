@@ -14,16 +14,15 @@ does not run, and the page shows the message.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import mesa
 import pandas as pd
 
 from sim.model import MAX_SPACE_NEURONS, SynapseNetworkModel
+from sim.packaged import scenarios_dir
 from sim.params import Scenario, ScenarioError
 from sim.scenario import build_scenario, load_raw, parse_value, set_dotted
 
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIO_DIR = scenarios_dir()
 #: scenario files the page offers (``scenarios/<name>.toml``)
 SCENARIOS = ("normal", "depression_like")
 #: name of the drug condition that the controls define

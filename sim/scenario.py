@@ -255,15 +255,20 @@ def check_whole_steps(p: ProtocolParams, source: str) -> None:
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
-                  seed: int | None = None, allow_large: bool = False) -> tuple[Scenario, dict]:
+                  seed: int | None = None, allow_large: bool = False,
+                  values: dict[str, Any] | None = None) -> tuple[Scenario, dict]:
     """Load, override and validate a scenario file; returns it and the merged raw dictionary.
 
-    A network or protocol above the size limits of :mod:`sim.limits` is refused unless ``allow_large``.
+    ``overrides`` are ``--set`` assignments (``dotted.key=value`` text); ``values``
+    are dotted keys with Python values, set after them. A network or protocol
+    above the size limits of :mod:`sim.limits` is refused unless ``allow_large``.
     """
     path = Path(path)
     data, files = load_raw(path)
     for assignment in overrides:
         apply_override(data, assignment)
+    for key, value in (values or {}).items():
+        set_dotted(data, key, value)
     if seed is not None:
         data["seed"] = seed
     data.setdefault("name", path.stem)

@@ -65,6 +65,12 @@ def write_tables(folder: Path, frame: pd.DataFrame, sweep: bool) -> None:
         write_sweep_table(folder)
 
 
+def stored_summary(folder: Path, specs: list[RunSpec]) -> pd.DataFrame:
+    """The summary table ``folder``'s stored runs give (one row per finished or failed run), without writing it."""
+    with _unreadable_runs(folder):
+        return summary_frame(folder, specs)
+
+
 def rebuild_summary(folder: Path, specs: list[RunSpec], sweep: bool = False) -> None:
     """Rewrite ``folder``'s summary (and with ``sweep`` its sweep table) from its stored runs."""
     with _unreadable_runs(folder):
