@@ -8,6 +8,12 @@ vectorised numpy, endocytosis, the reserve exchange, adenosine, A1 occupancy
 and release probability, the firing-rate trace, phospho-synapsin and the drug
 effects. ``step()`` advances one fast step; ``run()`` advances in chunks that
 end where a slow update, a time-series row or a stimulus falls.
+
+Readouts: ``recorder`` (``sim.readouts.Recorder``) writes a time-series row
+every ``protocol.record_interval_ms`` and is the source of the output files.
+Right after each row, ``datacollector`` (a Mesa ``DataCollector``) collects a
+few of that row's columns (``sim.readouts.DATACOLLECTOR_COLUMNS``), so it holds
+one entry per record interval, not one per ``step()``.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from sim.network import build_connectivity, network_space
 from sim.params import CELL_TYPES, Scenario
 from sim.pharmacology import Pharmacology
 from sim.protocols import Protocol
-from sim.readouts import Recorder
+from sim.readouts import Recorder, datacollector
 from sim.vesicles import BoutonParameters, VesiclePools, initial_pools, step_probability
 
 AVOGADRO = 6.02214076e23
@@ -67,6 +73,8 @@ class SynapseNetworkModel(mesa.Model):
         self._protocol_boundaries = self.protocol.boundaries()
         self._event_steps = sorted(self._protocol_boundaries | set(self.protocol.pulses))
         self.recorder = Recorder(self)
+        #: Mesa DataCollector: one entry per time-series row (see ``sim.readouts.DATACOLLECTOR_COLUMNS``)
+        self.datacollector = datacollector()
         self._init_state()
         self._space = None
         for kind, cls in (("glutamatergic", GlutamatergicNeuron), ("gabaergic", GABAergicNeuron)):
@@ -201,6 +209,7 @@ class SynapseNetworkModel(mesa.Model):
                 self.recorder.pulse(self.protocol.pulses[k], k * self.dt_s, rrp_before, self.released, molecules)
             if self.step_index % self.record_every == 0:
                 self.recorder.record()
+                self.datacollector.collect(self)
 
     def _run_kernel(self, n_steps: int, forced: np.ndarray | None) -> float:
         """Run the compiled fast clock for ``n_steps``; returns glutamate molecules released."""

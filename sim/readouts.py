@@ -15,10 +15,16 @@ averages over the interval that ends at ``time_s``; pools are per bouton):
 - ``adenosine_uM``: mean adenosine over postsynaptic sites, bath included (µM)
 - ``ambient_glutamate_uM``: extrasynaptic glutamate (µM)
 - ``ketamine_uM``, ``nmda_block``: ketamine at the tissue and its NMDA block
+
+The model's Mesa ``DataCollector`` (``datacollector()``) reports a few of these
+columns, read from the row just recorded: see ``DATACOLLECTOR_COLUMNS``.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -27,6 +33,34 @@ from sim.params import CELL_TYPES, SUFFIX
 
 PULSE_COLUMNS = ("pulse", "stimulus", "kind", "time_s", "n_stimulated_glu", "n_stimulated_gaba",
                  "released_glu", "released_gaba", "rrp_before_glu", "rrp_before_gaba", "glutamate_molecules")
+
+#: the model reporters of the Mesa DataCollector: reporter name (with its unit) -> time-series column it reports
+DATACOLLECTOR_COLUMNS = {
+    "time_s": "time_s",
+    "rate_glu_hz": "rate_glu_hz",
+    "rate_gaba_hz": "rate_gaba_hz",
+    "rrp_glu_vesicles_per_bouton": "rrp_glu",
+    "rrp_gaba_vesicles_per_bouton": "rrp_gaba",
+    "ambient_glutamate_uM": "ambient_glutamate_uM",
+    "adenosine_uM": "adenosine_uM",
+    "ketamine_uM": "ketamine_uM",
+}
+
+
+def last_recorded(model, column: str) -> float:
+    """The value of time-series ``column`` in the model's latest row (its unit is the column's)."""
+    return model.recorder.rows[-1][column]
+
+
+def datacollector() -> mesa.DataCollector:
+    """A Mesa DataCollector whose model reporters copy ``DATACOLLECTOR_COLUMNS`` from the latest time-series row.
+
+    The model collects right after each row is recorded (once per
+    ``protocol.record_interval_ms``), so the collector holds one entry per row.
+    The reporters are partials of a module-level function, so the model stays picklable.
+    """
+    reporters = {name: partial(last_recorded, column=column) for name, column in DATACOLLECTOR_COLUMNS.items()}
+    return mesa.DataCollector(model_reporters=reporters)
 
 
 class Recorder:
