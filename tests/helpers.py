@@ -21,6 +21,24 @@ SMOKE_SWEEP = ROOT / "scenarios" / "sweeps" / "smoke.toml"
 # --set overrides that make a simulate run take well under a second
 FAST = ["--set", "network.n_neurons=200", "--set", "protocol.duration_s=0.05", "--set", "protocol.warmup_s=0.01"]
 
+#: a 2 x 2 x 1 grid of the Ishigami function: four runs, no simulation
+TINY_SWEEP = """name = "tiny_sweep"
+description = "a grid of a test function"
+model = "ishigami"
+master_seed = 3
+design = "grid"
+outputs = ["y"]
+
+[parameters.x1]
+values = [0.0, 1.0]
+
+[parameters.x2]
+values = [0.0, 1.0]
+
+[parameters.x3]
+values = [0.5]
+"""
+
 
 def tiny_experiment(name: str = "tiny", replicates: int = 2, conditions: tuple[str, ...] = ("vehicle",),
                     duration_s: float = 0.3, master_seed: int = 5, readouts: tuple[str, ...] = ("rate_glu_hz",)) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import FAST, NORMAL, ROOT, TSODYKS_MARKRAM, tiny_experiment
+from helpers import FAST, NORMAL, ROOT, TINY_SWEEP, TSODYKS_MARKRAM, tiny_experiment
 
 import run
 import sim
@@ -23,23 +23,6 @@ from sim.params import ScenarioError
 from sim.scenario import load_scenario as load_file
 from sim.testfunctions import ishigami
 
-#: a 2 x 2 x 1 grid of the Ishigami function (as tests/test_corpus.py): four runs, no simulation
-SWEEP = """name = "tiny_sweep"
-description = "a grid of a test function"
-model = "ishigami"
-master_seed = 3
-design = "grid"
-outputs = ["y"]
-
-[parameters.x1]
-values = [0.0, 1.0]
-
-[parameters.x2]
-values = [0.0, 1.0]
-
-[parameters.x3]
-values = [0.5]
-"""
 SETS = FAST[1::2]          # the --set assignments of FAST: 200 neurons, 0.05 s
 
 
@@ -163,7 +146,7 @@ def test_run_experiment_takes_the_folder_lock(tmp_path):
 
 def test_run_sweep_of_a_test_function(tmp_path):
     path, out = tmp_path / "sweep.toml", tmp_path / "sweep"
-    path.write_text(SWEEP, encoding="utf-8")
+    path.write_text(TINY_SWEEP, encoding="utf-8")
     table = sim.run_sweep(path, out, workers=1)
     pd.testing.assert_frame_equal(table, pd.read_parquet(out / "sweep.parquet"))
     assert list(zip(table["x1"], table["x2"], strict=True)) == [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from helpers import FAST, NORMAL, ROOT, tiny_experiment
+from helpers import FAST, NORMAL, ROOT, TINY_SWEEP, tiny_experiment
 
 import run
 
@@ -32,22 +32,7 @@ SCENARIOS = ROOT / "scenarios"
 
 EXPERIMENT = tiny_experiment()
 
-SWEEP = """name = "tiny_sweep"
-description = "a grid of a test function"
-model = "ishigami"
-master_seed = 3
-design = "grid"
-outputs = ["y"]
-
-[parameters.x1]
-values = [0.0, 1.0]
-
-[parameters.x2]
-values = [0.0, 1.0]
-
-[parameters.x3]
-values = [0.5]
-"""
+SWEEP = TINY_SWEEP
 
 CALIBRATION = """name = "tiny_fit"
 description = "one parameter, one target"
