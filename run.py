@@ -215,7 +215,8 @@ def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
 def validate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run the validation experiments (resumable), then write and print the table; exit 1 if a finding fails."""
     from analysis import validate_folder
-    from analysis.validate import EXPERIMENTS, VALIDATION_DIR, ValidationData, console_table, evaluate, write_outputs
+    from analysis.validate import EXPERIMENTS, VALIDATION_DIR, ValidationData, console_table, evaluate
+    from analysis.validate_outputs import write_outputs
     from sim.batch import run_batches
     from sim.experiment import load_experiment
     from sim.folders import check_folder_name
@@ -327,7 +328,7 @@ def _check_resumable(folder: Path, exp) -> bool:
 
 def report(args: argparse.Namespace, argv: list[str]) -> int:
     """Write DIR/report.html and DIR/report.pdf (and statistics.csv or sensitivity.csv) for a batch or sweep."""
-    from analysis.report import build_report
+    from analysis.report_folder import build_report
     from sim.summaries import rebuild_tables
 
     interruption.keep_partial(args.folder, "rerun report to finish the report")

@@ -16,11 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import methods
-from analysis.report import (
+from analysis.report_render import (
     Rendered,
     TitleLine,
-    _description,
+    description,
     esc,
+    figures_html,
     fmt,
     header_html,
     html_page,
@@ -30,7 +31,6 @@ from analysis.report import (
     warnings_html,
     write_pdf,
 )
-from analysis.report import _figures_html as figures_html
 from analysis.sensitivity import (
     CONF_LEVEL,
     CONTRAST,
@@ -88,7 +88,7 @@ def design_summary(a: SweepAnalysis) -> str:
 def title_lines(a: SweepAnalysis) -> list[TitleLine]:
     m = a.manifest
     ok = int((a.runs["status"] == "ok").sum())
-    return [(m.get("name", a.folder.name), 24, "bold"), (_description(m), 12, "normal"), ("", 10, "normal"),
+    return [(m.get("name", a.folder.name), 24, "bold"), (description(m), 12, "normal"), ("", 10, "normal"),
             (f"{a.design} sweep: {', '.join(p.key for p in a.parameters)}", 11, "normal"),
             (f"runs: {ok} finished of {len(m['runs'])}; {a.sweep['n_points']} design points; master seed "
              f"{m.get('master_seed')}", 11, "normal"),

@@ -5,7 +5,7 @@ The experiments of ``scenarios/experiments/validation/`` run as batches into
 evaluates every finding:
 
     rows = evaluate(ValidationData(OUT))          # one row per check (FINDINGS below)
-    write_outputs(OUT, rows, data, header)        # validation.csv, validation.md, figures/
+    write_outputs(OUT, rows, data, header)        # analysis.validate_outputs: validation.csv, .md, figures/
 
 Per-run measurements are the lab's (``RUN_METRICS``): the first pulse of a test
 train, glutamate during a high-K+ window, paired-pulse ratios, FM-dye uptake,
@@ -36,7 +36,7 @@ from statsmodels.stats.weightstats import ttost_ind
 from analysis import stats
 from analysis.report import load_batch
 from sim.batch import RUNS_DIR
-from sim.outputs import OutputError, write_bytes
+from sim.outputs import OutputError
 from sim.packaged import scenarios_dir
 from sim.params import Scenario, StimulusParams
 from sim.scenario import build_scenario
@@ -842,19 +842,3 @@ def console_table(rows: pd.DataFrame) -> str:
         out.append(f"{'':<10} {r.measured}{p}; {r.test}; criterion: {r.criterion}")
     out.append(summary_line(rows))
     return "\n".join(out)
-
-
-def write_outputs(out: Path, rows: pd.DataFrame, data: ValidationData, header: dict[str, str]) -> None:
-    """``validation.csv``, ``validation.md`` and ``figures/*.png`` (one per finding, dose-response curves)."""
-    import matplotlib.pyplot as plt
-
-    from analysis import validate_figures
-    from sim.outputs import write_table
-
-    write_table(out / "validation.csv", rows)
-    write_bytes(out / "validation.md", markdown(rows, header).encode("utf-8"))
-    (out / "figures").mkdir(exist_ok=True)
-    for finding in FINDINGS:
-        for figure in validate_figures.figures(finding, data, rows[rows["id"].isin(finding.row_ids())]):
-            write_bytes(out / "figures" / f"{figure.key}.png", figure.png())
-            plt.close(figure.fig)

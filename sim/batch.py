@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from sim.scenario import build_scenario, scenario_hash
 
 RUNS_DIR = "runs"
 MANIFEST = "manifest.json"
+SUMMARY_FILES = ("summary.parquet", "summary.csv")
 FOLDER_KINDS = ("batch", "sweep")   # manifests of folders made by run_batches
 SUMMARY_SECONDS = 2.0   # rebuild summary.parquet at most this often while a batch runs
 
@@ -120,10 +121,25 @@ def summary_frame(out: Path, specs: list[RunSpec]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@contextlib.contextmanager
+def unreadable_runs(folder: Path) -> Iterator[None]:
+    """A stored run or manifest section that cannot be read is an OutputError naming the folder."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise OutputError(f"{folder / RUNS_DIR}: cannot rebuild the summary from the stored runs "
+                          f"({type(err).__name__}: {err})") from None
+
+
 def write_summary(out: Path, specs: list[RunSpec]) -> pd.DataFrame:
-    frame = summary_frame(out, specs)
-    write_table(out / "summary.parquet", frame)
-    write_table(out / "summary.csv", frame)
+    """Write ``summary.parquet``/``.csv`` from the stored runs (without any stored run: remove them)."""
+    with unreadable_runs(out):
+        frame = summary_frame(out, specs)
+    for name in SUMMARY_FILES:
+        if frame.empty:
+            (out / name).unlink(missing_ok=True)
+        else:
+            write_table(out / name, frame)
     return frame
 
 
@@ -190,9 +206,7 @@ def prepare_folder(out: Path, exp: Experiment, command: list[str] | str, resume:
         if manifest.get("experiment_sha256") != experiment_hash(exp):
             raise OutputError(f"{out}: holds a different {exp.kind} (or its scenario files changed); "
                               f"resume needs the same {exp.kind} file and options")
-        from sim.summaries import rebuild_summary  # it imports this module
-
-        rebuild_summary(out, specs)   # a killed batch's summary can lag its stored runs
+        write_summary(out, specs)   # a killed batch's summary can lag its stored runs
         return [s for s in specs if not is_finished(out, s)]
     if has_content(out):
         raise OutputError(f"--out {out}: folder exists and is not empty; use --resume to finish it "

@@ -22,8 +22,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from sim.errors import OutputError
 from sim.folders import LOCK_FILE
-from sim.outputs import OutputError
 from sim.stale_files import remove_stale
 
 ATTEMPTS = 20          # a lock file removed by its last holder between our open and flock is opened again

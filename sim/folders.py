@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sim.outputs import OutputError
+from sim.errors import OutputError
 from sim.params import ScenarioError
 
 RUN_ID = re.compile(r"r[0-9]+")                 # sim.experiment: f"r{index:05d}"

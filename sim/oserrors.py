@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from sim.errors import OutputError
+
 
 def reason(err: OSError) -> str:
     """The operating system's words for ``err`` ('No space left on device'), without the library's wrapping."""
@@ -46,8 +48,6 @@ def check_writable(path: Path, option: str = "--out") -> None:
     ``path`` must be a folder or not exist; its nearest existing ancestor must be
     a folder in which a file can be created (a probe file, removed at once).
     """
-    from sim.outputs import OutputError  # here: sim.outputs imports this module
-
     path = base = Path(path)
     try:
         base = _nearest_existing(path)

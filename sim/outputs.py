@@ -17,15 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from sim.csv_cells import defuse_formulas
+from sim.errors import OutputError
 from sim.oserrors import check_writable, removed_on_error
 from sim.stale_files import remove_stale_stages
 
 PACKAGES = ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "matplotlib", "networkx", "statsmodels", "SALib",
             "dask", "distributed")
-
-
-class OutputError(ValueError):
-    """An output folder cannot be used; the message says why and what to do."""
 
 
 def utc_now() -> str:

@@ -10,22 +10,19 @@ seconds, so after a kill they lag the runs on disk. ``--resume`` and
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from sim.batch import MANIFEST, RUNS_DIR, read_manifest, summary_frame
+from sim.batch import MANIFEST, SUMMARY_FILES, read_manifest, summary_frame, unreadable_runs
 from sim.experiment import RunSpec
 from sim.manifest_runs import manifest_specs
-from sim.outputs import OutputError, write_table
+from sim.outputs import write_table
 from sim.sweep import write_sweep_table
 
-SUMMARY_FILES = ("summary.parquet", "summary.csv")
 SWEEP_FILES = ("sweep.parquet", "sweep.csv")          # sim.sweep.write_sweep_table
 
 
@@ -40,16 +37,6 @@ class TableCheck:
     @property
     def line(self) -> str:
         return f"{self.name}: match" if self.matches else f"{self.name}: MISMATCH ({self.note})"
-
-
-@contextlib.contextmanager
-def _unreadable_runs(folder: Path) -> Iterator[None]:
-    """A stored run or manifest section that cannot be read is an OutputError naming the folder."""
-    try:
-        yield
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise OutputError(f"{folder / RUNS_DIR}: cannot rebuild the summary from the stored runs "
-                          f"({type(err).__name__}: {err})") from None
 
 
 def write_tables(folder: Path, frame: pd.DataFrame, sweep: bool) -> None:
@@ -67,13 +54,13 @@ def write_tables(folder: Path, frame: pd.DataFrame, sweep: bool) -> None:
 
 def stored_summary(folder: Path, specs: list[RunSpec]) -> pd.DataFrame:
     """The summary table ``folder``'s stored runs give (one row per finished or failed run), without writing it."""
-    with _unreadable_runs(folder):
+    with unreadable_runs(folder):
         return summary_frame(folder, specs)
 
 
 def rebuild_summary(folder: Path, specs: list[RunSpec], sweep: bool = False) -> None:
     """Rewrite ``folder``'s summary (and with ``sweep`` its sweep table) from its stored runs."""
-    with _unreadable_runs(folder):
+    with unreadable_runs(folder):
         write_tables(folder, summary_frame(folder, specs), sweep)
 
 
@@ -92,7 +79,7 @@ def check_tables(folder: Path) -> list[TableCheck]:
     sweep = manifest["kind"] == "sweep"
     specs = manifest_specs(manifest, folder / MANIFEST)
     names = (*SUMMARY_FILES, *(SWEEP_FILES if sweep else ()))
-    with tempfile.TemporaryDirectory(prefix="reproduce-tables-") as tmp, _unreadable_runs(folder):
+    with tempfile.TemporaryDirectory(prefix="reproduce-tables-") as tmp, unreadable_runs(folder):
         fresh = Path(tmp)
         if sweep:
             shutil.copyfile(folder / MANIFEST, fresh / MANIFEST)

@@ -16,7 +16,7 @@ import pytest
 from scipy import stats as sps
 
 from analysis import stats
-from analysis.report import build_report
+from analysis.report_folder import build_report
 from sim.outputs import OutputError
 
 ROOT = Path(__file__).resolve().parents[1]
