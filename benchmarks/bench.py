@@ -63,7 +63,7 @@ def measure_engine(n: int, seconds: float) -> dict:
 
 def measure_reference(n: int, seconds: float) -> dict:
     """One run of the plain-Mesa reference model (called in a child)."""
-    from benchmarks.reference_mesa import run_reference
+    from sim.reference import run_reference
     from sim.scenario import load_scenario
 
     scenario, _ = load_scenario(NORMAL, overrides(n, seconds))
@@ -177,7 +177,7 @@ def speedup_lines(rows: list[dict], repeats: int) -> list[str]:
     ref = median_run("reference", *REFERENCE, repeats=repeats)
     engine = next(r for r in rows if r["neurons"] == REFERENCE[0])
     ref_us, engine_us = (1e6 * r["wall_s"] / r["steps"] for r in (ref, engine))
-    return [f"Plain-Mesa reference (`benchmarks/reference_mesa.py`) at {REFERENCE[0]:,} neurons: {ref_us:,.0f} us per "
+    return [f"Plain-Mesa reference (`sim/reference.py`) at {REFERENCE[0]:,} neurons: {ref_us:,.0f} us per "
             f"step; engine {engine_us:.1f} us per step: **{ref_us / engine_us:.0f}x faster per neuron-step**.",
             f"Cost per step grows as neurons^{scaling_exponent(rows):.2f} over "
             f"{rows[0]['neurons']:,}-{rows[-1]['neurons']:,} neurons (100 inputs each, so synapses grow alike): "

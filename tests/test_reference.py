@@ -1,4 +1,4 @@
-"""The fast engine agrees in distribution with the plain-Mesa reference model (benchmarks/reference_mesa.py).
+"""The fast engine agrees in distribution with the plain-Mesa reference model (sim/reference.py).
 
 Both implementations run the same small scenario (150 neurons, in-degrees
 40 + 10, 2 s with 0.5 s warm-up, a 20 Hz train of 10 pulses to the
@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from benchmarks.reference_mesa import run_reference
 from sim.model import SynapseNetworkModel
 from sim.readouts import summarise
+from sim.reference import run_reference
 from sim.scenario import load_scenario
 
 NORMAL = Path(__file__).resolve().parents[1] / "scenarios" / "normal.toml"

@@ -1,4 +1,8 @@
-"""Plain-Mesa reference implementation of the synapse network model: speed baseline and cross-check.
+"""The readable specification of the model: the synapse network written the plain Mesa way, agent by agent.
+
+The fast engine (``sim.model.SynapseNetworkModel`` with ``sim.kernels``) is checked against it
+(tests/test_reference.py: agreement in distribution) and measured against it (benchmarks/bench.py). A newcomer
+reads the biology here: each neuron's ``step()`` is the whole of what one neuron does in one time step.
 
 The model of ``sim.model.SynapseNetworkModel`` written the plain Mesa way: each
 neuron is a ``mesa.Agent`` with its own state in Python attributes (pools as
@@ -20,7 +24,7 @@ every fast step here and every slow step in the engine: both sample the same
 continuous-time retrieval exactly at their own clock, an independent check of
 the engine's coarser clock.
 
-``python -m benchmarks.reference_mesa [key=value ...]`` runs a small scenario
+``python -m sim.reference [key=value ...]`` runs a small scenario
 and prints its readouts and the wall time per neuron-step.
 """
 
