@@ -116,7 +116,6 @@ _NAMES = {
     "bath_adenosine_uM": "adenosine (bath)",
 }
 CELL_NAMES = {"glu": "glutamatergic", "gaba": "GABAergic"}
-UNIT_WORDS = {"uM": "µM", "um^3": "µm³", "uM/s": "µM/s", "1": ""}
 
 
 def _stem(column: str) -> tuple[str, str | None]:

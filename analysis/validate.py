@@ -35,6 +35,7 @@ from statsmodels.stats.weightstats import ttost_ind
 
 from analysis import stats
 from analysis.report import load_batch
+from analysis.report_render import fmt_p, p_text
 from sim.batch import RUNS_DIR
 from sim.outputs import OutputError
 from sim.packaged import scenarios_dir
@@ -796,13 +797,6 @@ def evaluate(data: ValidationData) -> pd.DataFrame:
 # --------------------------------------------------------------------------- outputs
 
 
-def _p_text(p: float) -> str:
-    """'< 0.001', '0.012' or '–' (no p-value)."""
-    if not np.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def markdown(rows: pd.DataFrame, header: dict[str, str]) -> str:
     """The validation table in Markdown, after a short header (mode, seeds, time)."""
     lines = ["# Validation: the findings of docs/science.md", ""]
@@ -810,7 +804,7 @@ def markdown(rows: pd.DataFrame, header: dict[str, str]) -> str:
     lines += ["", "| id | finding | status | measure | compared | measured (95 % CI) | test | p | criterion "
                   "| expected (docs/science.md) | result |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows.itertuples():
-        cells = [r.id, r.finding, r.status, measure_name(r.metric), r.compared, r.measured, r.test, _p_text(r.p),
+        cells = [r.id, r.finding, r.status, measure_name(r.metric), r.compared, r.measured, r.test, fmt_p(r.p),
                  r.criterion, r.expected, f"**{r.result}**"]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     lines += ["", summary_line(rows), ""]
@@ -838,7 +832,7 @@ def console_table(rows: pd.DataFrame) -> str:
     out = []
     for r in rows.itertuples():
         out.append(f"{r.id:<4} {r.result:<5} {measure_name(r.metric)}: {r.compared}")
-        p = "" if not np.isfinite(r.p) else "; p < 0.001" if r.p < 0.001 else f"; p = {r.p:.3f}"
+        p = f"; {p_text(r.p)}" if np.isfinite(r.p) else ""
         out.append(f"{'':<10} {r.measured}{p}; {r.test}; criterion: {r.criterion}")
     out.append(summary_line(rows))
     return "\n".join(out)
