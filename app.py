@@ -4,11 +4,11 @@
 
 Controls (sidebar): scenario, bath concentrations of ketamine, DPCPX, an AMPA
 antagonist and adenosine (µM), network size and seed; they take effect when
-Reset is pressed. Step advances ``sim.interactive.STEP_MS`` of biological
+Reset is pressed. Step advances ``sim.model.interactive.STEP_MS`` of biological
 time; ▶ keeps stepping. The page plots the model's own readouts
-(``sim.readouts``; columns in docs/outputs.md) and, for small networks, draws
+(``sim.model.readouts``; columns in docs/outputs.md) and, for small networks, draws
 the neurons coloured by cell type and sized by their readily releasable pool.
-The model is ``sim.interactive.InteractiveModel``: the scenario files and
+The model is ``sim.model.interactive.InteractiveModel``: the scenario files and
 engine of the command line, with the controls set as scenario keys.
 """
 
@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from mesa.visualization import SolaraViz
 
-from sim.interactive import CONDITION, CONTROLS, MAX_DRAWN_NEURONS, SCENARIOS, STEP_MS, InteractiveModel
+from sim.model.interactive import CONDITION, CONTROLS, MAX_DRAWN_NEURONS, SCENARIOS, STEP_MS, InteractiveModel
 
 TITLE = "Vesicle recycling in a glutamatergic/GABAergic network"
 TYPE_COLOURS = {"glutamatergic": "tab:red", "gabaergic": "tab:blue"}

@@ -12,7 +12,7 @@
 Bad input (unknown key, wrong type, out-of-range value, missing file, unknown
 condition) prints one line naming the file, key and what is allowed, and
 exits with code 2; nothing is written. So does a size above the limits of
-sim/limits.py (neurons, steps, runs, workers, ...), unless --allow-large, and
+sim/model/limits.py (neurons, steps, runs, workers, ...), unless --allow-large, and
 an error of the operating system (an --out that cannot be written, a full
 disk): one line naming the path and the reason. After Ctrl-C one line says
 what was kept.
@@ -26,15 +26,15 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from sim import interruption
-from sim.command_lock import command_lock
-from sim.command_lock import validate_folder as validate_out_folder
-from sim.executors import BACKENDS
-from sim.limits import add_option as add_allow_large
-from sim.limits import check_command_line
-from sim.oserrors import check_writable, describe
-from sim.outputs import OutputError
-from sim.params import ScenarioError
+from sim.model.limits import add_option as add_allow_large
+from sim.model.limits import check_command_line
+from sim.model.params import ScenarioError
+from sim.runs import interruption
+from sim.runs.command_lock import command_lock
+from sim.runs.command_lock import validate_folder as validate_out_folder
+from sim.runs.executors import BACKENDS
+from sim.runs.oserrors import check_writable, describe
+from sim.runs.outputs import OutputError
 
 EXIT_BAD_INPUT = 2
 
@@ -120,13 +120,13 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
 def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run one scenario and write manifest, time series, pulses, summary and figures."""
     from analysis.figures import plot_run
-    from sim.estimate import announce_run
-    from sim.folders import simulate_folder
-    from sim.model import SynapseNetworkModel
-    from sim.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
-    from sim.params import ScenarioError
-    from sim.readouts import run_results
-    from sim.scenario import load_raw, load_scenario, scenario_hash
+    from sim.model.model import SynapseNetworkModel
+    from sim.model.params import ScenarioError
+    from sim.model.readouts import run_results
+    from sim.model.scenario import load_raw, load_scenario, scenario_hash
+    from sim.runs.estimate import announce_run
+    from sim.runs.folders import simulate_folder
+    from sim.runs.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
 
     scenario, merged = load_scenario(args.scenario, args.overrides, args.seed, args.allow_large)
     try:
@@ -165,7 +165,7 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
 
 def batch(args: argparse.Namespace, argv: list[str]) -> int:
     """Run an experiment into a batch folder; exit code 1 if any run failed."""
-    from sim.experiment import load_experiment
+    from sim.runs.experiment import load_experiment
 
     _check_execution_options(args)
     return _run_and_report(load_experiment(args.experiment, allow_large=args.allow_large), args, argv)
@@ -174,7 +174,7 @@ def batch(args: argparse.Namespace, argv: list[str]) -> int:
 def sweep(args: argparse.Namespace, argv: list[str]) -> int:
     """Run a sweep into a folder, then write sweep.parquet, sensitivity.csv and figures; exit 1 if a run failed."""
     from analysis.sensitivity import console_lines, write_sweep_outputs
-    from sim.sweep import load_sweep, write_sweep_table
+    from sim.runs.sweep import load_sweep, write_sweep_table
 
     _check_execution_options(args)
     code = _run_and_report(load_sweep(args.sweep, quick=args.quick, allow_large=args.allow_large), args, argv)
@@ -189,15 +189,15 @@ def _check_execution_options(args: argparse.Namespace) -> None:
     if args.scheduler is not None and args.backend != "dask":
         raise OutputError(f"--scheduler {args.scheduler}: only used with --backend dask")
     if args.scheduler is not None:
-        from sim.dask_address import check_address
+        from sim.runs.dask_address import check_address
 
         check_address(args.scheduler)
 
 
 def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
     """Run a batch or sweep with the execution options; print the counts; 1 if any run failed."""
-    from sim.batch import run_batch
-    from sim.estimate import announce_batch
+    from sim.runs.batch import run_batch
+    from sim.runs.estimate import announce_batch
 
     announce_batch(exp, args.out, args.workers, args.resume, args.scheduler, args.allow_large)
     interruption.keep_runs(args.out, "rerun with --resume to finish")
@@ -217,10 +217,10 @@ def validate(args: argparse.Namespace, argv: list[str]) -> int:
     from analysis import validate_folder
     from analysis.validate import EXPERIMENTS, VALIDATION_DIR, ValidationData, console_table, evaluate
     from analysis.validate_outputs import write_outputs
-    from sim.batch import run_batches
-    from sim.experiment import load_experiment
-    from sim.folders import check_folder_name
-    from sim.outputs import utc_now
+    from sim.runs.batch import run_batches
+    from sim.runs.experiment import load_experiment
+    from sim.runs.folders import check_folder_name
+    from sim.runs.outputs import utc_now
 
     out = validate_out_folder(args)
     validate_folder.check_folder(out, EXPERIMENTS)
@@ -262,8 +262,8 @@ def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
     from analysis.calibration_objective import EvaluationStore, open_folder
     from analysis.calibration_outputs import write_outputs
     from analysis.validate import run_measurements
-    from sim.calibration import load_calibration
-    from sim.outputs import utc_now
+    from sim.runs.calibration import load_calibration
+    from sim.runs.outputs import utc_now
 
     _check_execution_options(args)
     clock, started = time.perf_counter(), utc_now()
@@ -302,8 +302,8 @@ def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
 def _load_engine() -> None:
     """Import the model and load its compiled kernels once, before worker processes fork (saves each its start)."""
     from analysis.validate import VALIDATION_DIR
-    from sim.model import SynapseNetworkModel
-    from sim.scenario import load_scenario
+    from sim.model.model import SynapseNetworkModel
+    from sim.model.scenario import load_scenario
 
     scenario, _ = load_scenario(VALIDATION_DIR.parents[1] / "normal.toml",
                                 ["network.n_neurons=200", "protocol.duration_s=0.02", "protocol.warmup_s=0.0"])
@@ -312,8 +312,8 @@ def _load_engine() -> None:
 
 def _check_resumable(folder: Path, exp) -> bool:
     """Whether ``folder`` holds a batch of exactly ``exp``'s runs (resume it); another batch is an error."""
-    from sim.batch import MANIFEST, read_manifest
-    from sim.folders import has_content
+    from sim.runs.batch import MANIFEST, read_manifest
+    from sim.runs.folders import has_content
 
     if not (folder / MANIFEST).is_file():
         if has_content(folder):
@@ -329,7 +329,7 @@ def _check_resumable(folder: Path, exp) -> bool:
 def report(args: argparse.Namespace, argv: list[str]) -> int:
     """Write DIR/report.html and DIR/report.pdf (and statistics.csv or sensitivity.csv) for a batch or sweep."""
     from analysis.report_folder import build_report
-    from sim.summaries import rebuild_tables
+    from sim.runs.summaries import rebuild_tables
 
     interruption.keep_partial(args.folder, "rerun report to finish the report")
     rebuild_tables(args.folder)   # summary.parquet (and sweep.parquet) as the runs on disk give them
@@ -342,9 +342,9 @@ def reproduce(args: argparse.Namespace, argv: list[str]) -> int:
     """Re-run runs of a batch folder; exit code 1 if any output differs."""
     import random
 
-    from sim.batch import MANIFEST, read_manifest, reproduce_batch
-    from sim.manifest_runs import manifest_specs
-    from sim.summaries import check_tables
+    from sim.runs.batch import MANIFEST, read_manifest, reproduce_batch
+    from sim.runs.manifest_runs import manifest_specs
+    from sim.runs.summaries import check_tables
 
     if args.workers is not None and args.workers < 1:
         raise OutputError(f"--workers {args.workers}: allowed: 1 or more")

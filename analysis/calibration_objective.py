@@ -1,9 +1,9 @@
 """The calibration's objective and its store of evaluations (``python run.py calibrate``).
 
 Every evaluation of the objective is one batch of the calibration's
-experiment with the parameter values set, run by ``sim.batch`` into
+experiment with the parameter values set, run by ``sim.runs.batch`` into
 ``OUT/evaluations/<hash>/`` (eight hex digits of the parameter vector,
-``sim.calibration.vector_hash``). Every batch uses the experiment's master
+``sim.runs.calibration.vector_hash``). Every batch uses the experiment's master
 seed, so all evaluations share their run seeds (common random numbers): the
 objective changes only through the parameters. A finished evaluation folder
 is reused, an interrupted one resumed, so a killed calibration loses no run.
@@ -28,12 +28,12 @@ import pandas as pd
 
 from analysis.report import load_batch
 from analysis.validate import ValidationData, measure_with, run_measurements
-from sim.batch import MANIFEST, is_finished, read_manifest, run_batches
-from sim.calibration import Calibration, GroupRef, Target, vector_hash
-from sim.executors import make_executor
-from sim.folders import has_content
-from sim.outputs import OutputError, utc_now, write_json
-from sim.summaries import rebuild_tables
+from sim.runs.batch import MANIFEST, is_finished, read_manifest, run_batches
+from sim.runs.calibration import Calibration, GroupRef, Target, vector_hash
+from sim.runs.executors import make_executor
+from sim.runs.folders import has_content
+from sim.runs.outputs import OutputError, utc_now, write_json
+from sim.runs.summaries import rebuild_tables
 
 EVALUATIONS_DIR = "evaluations"
 PENALTY = 1e6            # added to the objective for each target that could not be measured

@@ -14,8 +14,8 @@ import pandas as pd
 
 from analysis.calibration_fit import FitResult, Profile
 from analysis.calibration_objective import EvaluationStore, standardised_error
-from sim.calibration import Calibration
-from sim.outputs import git_commit, utc_now, versions, write_json, write_table, write_text
+from sim.runs.calibration import Calibration
+from sim.runs.outputs import git_commit, utc_now, versions, write_json, write_table, write_text
 
 FILES = ("calibration.json", "calibration.md", "evaluations.csv")
 
@@ -38,7 +38,7 @@ def target_rows(cal: Calibration, store: EvaluationStore, result: FitResult) -> 
 
 
 def _hash(cal: Calibration, result: FitResult) -> str:
-    from sim.calibration import vector_hash
+    from sim.runs.calibration import vector_hash
 
     return vector_hash(cal.assignment(result.values))
 

@@ -3,7 +3,7 @@
 :func:`methods_sections` returns a list of :class:`Section` (a title, plain-text
 paragraphs and an optional table); the report renders them. Values are those
 the runs used: each scenario of the manifest is validated again with
-:func:`sim.scenario.build_scenario`, which fills in the code defaults.
+:func:`sim.model.scenario.build_scenario`, which fills in the code defaults.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis import stats
-from sim.params import Scenario, ScenarioError, schema_fields
-from sim.scenario import build_scenario
+from sim.model.params import Scenario, ScenarioError, schema_fields
+from sim.model.scenario import build_scenario
 
 UNIT_WORDS = {"uM": "µM", "um^3": "µm³", "uM/s": "µM/s", "1": "1", "": ""}   # "1": dimensionless
 SKIP_KEYS = ("name", "description", "seed", "extends")

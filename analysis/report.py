@@ -6,7 +6,7 @@ Everything is computed from the folder's files (``manifest.json``,
 ``summary.parquet``, ``runs/*/timeseries.parquet``); the only randomness is the
 seeded bootstraps of :mod:`analysis.stats`, so the same folder gives the same
 report. A missing, corrupt or foreign folder raises
-:class:`sim.outputs.OutputError` with one line naming the folder and the problem.
+:class:`sim.runs.outputs.OutputError` with one line naming the folder and the problem.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from analysis.report_render import (
     warnings_html,
     write_pdf,
 )
-from sim.batch import MANIFEST, RUNS_DIR, read_manifest
-from sim.outputs import OutputError, write_table, write_text
+from sim.runs.batch import MANIFEST, RUNS_DIR, read_manifest
+from sim.runs.outputs import OutputError, write_table, write_text
 
 SUMMARY = "summary.parquet"
 REQUIRED_COLUMNS = ("run_id", "scenario", "condition", "replicate", "status")

@@ -46,9 +46,9 @@ import pandas as pd  # noqa: E402
 from analysis.mpl_text import plain, plain_all  # noqa: E402
 from analysis.report_figures import STYLE, ReportFigure  # noqa: E402
 from analysis.stats import name_of, unit_of  # noqa: E402
-from sim.batch import read_manifest  # noqa: E402
-from sim.outputs import OutputError, write_bytes, write_table  # noqa: E402
-from sim.sweep import SWEEP_TABLE, Parameter, parameters_from_sweep, salib_problem, sweep_table  # noqa: E402
+from sim.runs.batch import read_manifest  # noqa: E402
+from sim.runs.outputs import OutputError, write_bytes, write_table  # noqa: E402
+from sim.runs.sweep import SWEEP_TABLE, Parameter, parameters_from_sweep, salib_problem, sweep_table  # noqa: E402
 
 RESPONSES = "responses.parquet"
 SENSITIVITY = "sensitivity.csv"

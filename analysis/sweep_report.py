@@ -44,7 +44,7 @@ from analysis.sensitivity import (
     sweep_figures,
     write_sweep_tables,
 )
-from sim.outputs import write_bytes, write_text
+from sim.runs.outputs import write_bytes, write_text
 
 MAX_RESPONSE_ROWS = 200     # rows of the responses table shown in the HTML (all are in responses.csv)
 MAX_MANIFEST_RUNS = 10      # runs listed in the HTML's manifest (all are in manifest.json)
@@ -204,7 +204,7 @@ def _index_text(design: str) -> str:
 
 def _methods_html(a: SweepAnalysis) -> str:
     sections = methods.scenario_sections(a.manifest) if a.sweep.get("model") == "simulation" else [
-        methods.Section("Model", [f"Test function '{a.sweep.get('model')}' (sim.testfunctions) instead of the "
+        methods.Section("Model", [f"Test function '{a.sweep.get('model')}' (sim.model.testfunctions) instead of the "
                                   "simulation."])]
     seeds = ("every design point of a replicate shares one seed (common random numbers)"
              if a.sweep.get("seeds") == "common" else "each design point and replicate has its own seed")

@@ -1,7 +1,7 @@
 """Validation: the findings of docs/science.md as a pass/fail table (``python run.py validate``).
 
 The experiments of ``scenarios/experiments/validation/`` run as batches into
-``OUT/<experiment>/`` (``sim.batch``); this module reads those folders and
+``OUT/<experiment>/`` (``sim.runs.batch``); this module reads those folders and
 evaluates every finding:
 
     rows = evaluate(ValidationData(OUT))          # one row per check (FINDINGS below)
@@ -36,11 +36,11 @@ from statsmodels.stats.weightstats import ttost_ind
 from analysis import stats
 from analysis.report import load_batch
 from analysis.report_render import fmt_p, p_text
-from sim.batch import RUNS_DIR
-from sim.outputs import OutputError
-from sim.packaged import scenarios_dir
-from sim.params import Scenario, StimulusParams
-from sim.scenario import build_scenario
+from sim.model.packaged import scenarios_dir
+from sim.model.params import Scenario, StimulusParams
+from sim.model.scenario import build_scenario
+from sim.runs.batch import RUNS_DIR
+from sim.runs.outputs import OutputError
 
 VALIDATION_DIR = scenarios_dir() / "experiments" / "validation"
 #: the experiments, in the order they run; with ``--seed N`` experiment i gets master seed N + i

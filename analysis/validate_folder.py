@@ -15,8 +15,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.oserrors import check_writable
-from sim.outputs import OutputError, utc_now, write_json
+from sim.runs.oserrors import check_writable
+from sim.runs.outputs import OutputError, utc_now, write_json
 
 MARKER = "validate.json"
 KIND = "validate"

@@ -42,8 +42,8 @@ def measure_engine(n: int, seconds: float) -> dict:
     """One run of the engine in this process (called in a child)."""
     import resource
 
-    from sim.model import SynapseNetworkModel
-    from sim.scenario import load_scenario
+    from sim.model.model import SynapseNetworkModel
+    from sim.model.scenario import load_scenario
 
     scenario, _ = load_scenario(NORMAL, overrides(n, seconds))
     build = time.perf_counter()
@@ -63,8 +63,8 @@ def measure_engine(n: int, seconds: float) -> dict:
 
 def measure_reference(n: int, seconds: float) -> dict:
     """One run of the plain-Mesa reference model (called in a child)."""
-    from sim.reference import run_reference
-    from sim.scenario import load_scenario
+    from sim.model.reference import run_reference
+    from sim.model.scenario import load_scenario
 
     scenario, _ = load_scenario(NORMAL, overrides(n, seconds))
     start = time.perf_counter()
@@ -83,8 +83,8 @@ def measure_profile(n: int, seconds: float) -> dict:
     import cProfile
     import pstats
 
-    from sim.model import SynapseNetworkModel
-    from sim.scenario import load_scenario
+    from sim.model.model import SynapseNetworkModel
+    from sim.model.scenario import load_scenario
 
     scenario, _ = load_scenario(NORMAL, overrides(n, seconds))
     model = SynapseNetworkModel(scenario)
@@ -119,8 +119,8 @@ def median_run(kind: str, n: int, seconds: float, repeats: int) -> dict:
 def batch_speedup(n_runs: int = 8) -> dict:
     """Wall time of ``n_runs`` flagship runs on 1 and on 2 worker processes (same runs), run twice in one pool:
     cold (the workers start, import the engine and load its compiled kernels) and warm (they have)."""
-    from sim.batch import execute_run, make_executor
-    from sim.experiment import load_experiment
+    from sim.runs.batch import execute_run, make_executor
+    from sim.runs.experiment import load_experiment
 
     exp = load_experiment(FLAGSHIP)
     specs = exp.runs()[:n_runs]
@@ -152,7 +152,7 @@ def machine() -> str:
                    if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    from sim.outputs import versions
+    from sim.runs.outputs import versions
 
     v = versions()
     import os
@@ -177,7 +177,7 @@ def speedup_lines(rows: list[dict], repeats: int) -> list[str]:
     ref = median_run("reference", *REFERENCE, repeats=repeats)
     engine = next(r for r in rows if r["neurons"] == REFERENCE[0])
     ref_us, engine_us = (1e6 * r["wall_s"] / r["steps"] for r in (ref, engine))
-    return [f"Plain-Mesa reference (`sim/reference.py`) at {REFERENCE[0]:,} neurons: {ref_us:,.0f} us per "
+    return [f"Plain-Mesa reference (`sim/model/reference.py`) at {REFERENCE[0]:,} neurons: {ref_us:,.0f} us per "
             f"step; engine {engine_us:.1f} us per step: **{ref_us / engine_us:.0f}x faster per neuron-step**.",
             f"Cost per step grows as neurons^{scaling_exponent(rows):.2f} over "
             f"{rows[0]['neurons']:,}-{rows[-1]['neurons']:,} neurons (100 inputs each, so synapses grow alike): "

@@ -8,11 +8,11 @@ the folders they write.
     results = sim.open_results("results/smoke")
 
 Scenarios, experiments and sweeps are packaged names (``sim.scenario_names()``,
-:mod:`sim.packaged`) or paths of ``.toml`` files. Scenario overrides are
+:mod:`sim.model.packaged`) or paths of ``.toml`` files. Scenario overrides are
 keyword arguments with ``__`` for the dots of a key (``network__n_neurons=200``,
 ``protocol__stimuli__0__rate_hz=10.0``) and ``sets``, ``--set`` style
 ``"key=value"`` texts applied before them. Bad input raises
-:class:`sim.params.ScenarioError` or :class:`sim.outputs.OutputError`, one line
+:class:`sim.model.params.ScenarioError` or :class:`sim.runs.outputs.OutputError`, one line
 naming the key and what is allowed, before anything is written. The model,
 pandas and the batch machinery are imported by the functions that need them,
 so that ``import sim`` stays cheap.
@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim import packaged
-from sim.params import ScenarioError
+from sim.model import packaged
+from sim.model.params import ScenarioError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.experiment import Experiment
-    from sim.model import SynapseNetworkModel
-    from sim.params import Scenario
+    from sim.model.model import SynapseNetworkModel
+    from sim.model.params import Scenario
+    from sim.runs.experiment import Experiment
 
 #: options of run_experiment and run_sweep left out of the call a folder's manifest records when at these values
 _DEFAULTS = {"workers": None, "resume": False, "quick": False, "backend": "local", "scheduler": None}
@@ -68,7 +68,7 @@ def _dotted(overrides: dict[str, Any]) -> dict[str, Any]:
 def _load(scenario: str | Path, condition: str | None, sets: Sequence[str] | str, seed: int | None,
           allow_large: bool, overrides: dict[str, Any]) -> tuple[Scenario, Path]:
     """The validated scenario and its file."""
-    from sim.scenario import load_scenario as load_file
+    from sim.model.scenario import load_scenario as load_file
 
     path = packaged.resolve(scenario, "scenario")
     assignments = [sets] if isinstance(sets, str) else list(sets)
@@ -83,12 +83,12 @@ def _load(scenario: str | Path, condition: str | None, sets: Sequence[str] | str
 
 def load_scenario(scenario: str | Path = "normal", condition: str | None = None, *, sets: Sequence[str] | str = (),
                   seed: int | None = None, allow_large: bool = False, **overrides: Any) -> Scenario:
-    """A validated scenario (:class:`sim.params.Scenario`): a packaged name or a path, with overrides.
+    """A validated scenario (:class:`sim.model.params.Scenario`): a packaged name or a path, with overrides.
 
     Values are in the units of docs/scenario_keys.md. With ``condition`` the
     scenario must define that drug condition (``vehicle`` always is). ``seed``
     replaces the scenario's; a network or protocol above the size limits of
-    :mod:`sim.limits` is refused unless ``allow_large``.
+    :mod:`sim.model.limits` is refused unless ``allow_large``.
     """
     return _load(scenario, condition, sets, seed, allow_large, overrides)[0]
 
@@ -101,7 +101,7 @@ class Simulation:
     row per stimulation pulse (no rows without stimuli); ``summary``: one row,
     ``scenario``, ``condition``, ``seed`` and the summary metrics over the time
     after the warm-up, the columns of ``run.py simulate``'s ``summary.csv``;
-    ``model``: the :class:`sim.model.SynapseNetworkModel` at the end of the run.
+    ``model``: the :class:`sim.model.model.SynapseNetworkModel` at the end of the run.
     """
 
     timeseries: pd.DataFrame
@@ -120,9 +120,9 @@ def simulate(scenario: str | Path = "normal", condition: str = "vehicle", seed: 
     """
     import pandas as pd
 
-    from sim.estimate import announce_run
-    from sim.model import SynapseNetworkModel
-    from sim.readouts import run_results
+    from sim.model.model import SynapseNetworkModel
+    from sim.model.readouts import run_results
+    from sim.runs.estimate import announce_run
 
     loaded, path = _load(scenario, condition, sets, seed, allow_large, overrides)
     announce_run(loaded, str(path), allow_large)
@@ -149,7 +149,7 @@ def run_experiment(experiment: str | Path, out: str | Path, workers: int | None 
     """
     import pandas as pd
 
-    from sim.experiment import load_experiment
+    from sim.runs.experiment import load_experiment
 
     path = packaged.resolve(experiment, "experiment")
     call = _call("run_experiment", experiment, out, workers=workers, resume=resume, quick=quick, backend=backend,
@@ -171,7 +171,7 @@ def run_sweep(sweep: str | Path, out: str | Path, workers: int | None = None, re
     """
     import pandas as pd
 
-    from sim.sweep import SWEEP_TABLE, load_sweep, write_sweep_table
+    from sim.runs.sweep import SWEEP_TABLE, load_sweep, write_sweep_table
 
     path = packaged.resolve(sweep, "sweep")
     call = _call("run_sweep", sweep, out, workers=workers, resume=resume, quick=quick, backend=backend,
@@ -190,11 +190,11 @@ def _call(function: str, *args: Any, **options: Any) -> str:
 
 def _check_options(out: Path, workers: int | None, backend: str, scheduler: str | None, allow_large: bool) -> None:
     """What ``run.main`` checks before a batch or sweep: the folder can be written, workers, backend, scheduler."""
-    from sim.dask_address import check_address
-    from sim.executors import BACKENDS
-    from sim.limits import check_workers
-    from sim.oserrors import check_writable
-    from sim.outputs import OutputError
+    from sim.model.limits import check_workers
+    from sim.runs.dask_address import check_address
+    from sim.runs.executors import BACKENDS
+    from sim.runs.oserrors import check_writable
+    from sim.runs.outputs import OutputError
 
     check_writable(out, "out")
     check_workers(workers, allow_large)
@@ -213,9 +213,9 @@ def _run_folder(load: Callable[[], Experiment], out: Path, call: str, workers: i
     ``after(out)``; warn if runs failed."""
     import warnings
 
-    from sim.batch import run_batch
-    from sim.estimate import announce_batch
-    from sim.folder_lock import folder_lock
+    from sim.runs.batch import run_batch
+    from sim.runs.estimate import announce_batch
+    from sim.runs.folder_lock import folder_lock
 
     _check_options(out, workers, backend, scheduler, allow_large)
     with folder_lock(out, call, create=not resume):      # the lock of run.py's command_lock
@@ -256,17 +256,17 @@ class Results:
     def summary(self) -> pd.DataFrame:
         """One row per finished or failed run, rebuilt from ``runs/`` at each access (as ``run.py report`` does):
         the run's identity, levels, ``status``, ``error`` and summary metrics."""
-        from sim.batch import MANIFEST
-        from sim.manifest_runs import manifest_specs
-        from sim.summaries import stored_summary
+        from sim.runs.batch import MANIFEST
+        from sim.runs.manifest_runs import manifest_specs
+        from sim.runs.summaries import stored_summary
 
         return stored_summary(self.folder, manifest_specs(self.manifest, self.folder / MANIFEST))
 
     @property
     def sweep(self) -> pd.DataFrame:
         """A sweep folder's table (as ``sweep.parquet``): run identity, status, varied parameters and outputs."""
-        from sim.outputs import OutputError
-        from sim.sweep import sweep_table
+        from sim.runs.outputs import OutputError
+        from sim.runs.sweep import sweep_table
 
         if self.kind != "sweep":
             raise OutputError(f"{self.folder}: a {self.kind} folder has no sweep table; allowed: a sweep folder")
@@ -283,9 +283,9 @@ class Results:
     def _table(self, run_id: str, name: str) -> pd.DataFrame:
         import pandas as pd
 
-        from sim.batch import run_folder
-        from sim.folders import check_run_id
-        from sim.outputs import OutputError
+        from sim.runs.batch import run_folder
+        from sim.runs.folders import check_run_id
+        from sim.runs.outputs import OutputError
 
         check_run_id(run_id)
         runs = self.runs
@@ -311,7 +311,7 @@ def _why_missing(run_folder: Path) -> str:
 def open_results(folder: str | Path) -> Results:
     """The batch or sweep folder ``folder`` (written by ``run.py batch``/``sweep`` or this module); a folder
     without a valid batch or sweep manifest is an OutputError."""
-    from sim.batch import read_manifest
+    from sim.runs.batch import read_manifest
 
     folder = Path(folder)
     return Results(folder, read_manifest(folder))

@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from sim.model import SynapseNetworkModel
-from sim.readouts import summarise
-from sim.scenario import load_scenario
+from sim.model.model import SynapseNetworkModel
+from sim.model.readouts import summarise
+from sim.model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 NORMAL = ROOT / "scenarios" / "normal.toml"

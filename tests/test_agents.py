@@ -8,7 +8,7 @@ import pytest
 from helpers import NORMAL, build, overrides
 from mesa.discrete_space import Network
 
-from sim.agents import GABAergicNeuron, GlutamatergicNeuron, Neuron
+from sim.model.agents import GABAergicNeuron, GlutamatergicNeuron, Neuron
 
 SMALL = overrides(network__n_neurons=100, network__excitatory_in_degree=20, network__inhibitory_in_degree=5,
                   protocol__duration_s=0.5, protocol__warmup_s=0.1)

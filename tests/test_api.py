@@ -18,10 +18,10 @@ from helpers import FAST, NORMAL, ROOT, TINY_SWEEP, TSODYKS_MARKRAM, tiny_experi
 
 import run
 import sim
-from sim.outputs import OutputError
-from sim.params import ScenarioError
-from sim.scenario import load_scenario as load_file
-from sim.testfunctions import ishigami
+from sim.model.params import ScenarioError
+from sim.model.scenario import load_scenario as load_file
+from sim.model.testfunctions import ishigami
+from sim.runs.outputs import OutputError
 
 SETS = FAST[1::2]          # the --set assignments of FAST: 200 neurons, 0.05 s
 
@@ -131,7 +131,7 @@ def test_run_experiment_takes_the_folder_lock(tmp_path):
     path, out = tmp_path / "tiny.toml", tmp_path / "batch"
     path.write_text(tiny_experiment(replicates=1), encoding="utf-8")
     out.mkdir()
-    hold = (f"import time; from pathlib import Path; from sim.folder_lock import folder_lock\n"
+    hold = (f"import time; from pathlib import Path; from sim.runs.folder_lock import folder_lock\n"
             f"with folder_lock(Path({str(out)!r}), 'holder'):\n    print('held', flush=True); time.sleep(30)\n")
     holder = subprocess.Popen([sys.executable, "-c", hold], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:

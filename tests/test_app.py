@@ -19,9 +19,9 @@ from playwright.sync_api import sync_playwright
 from served_app import CHROMIUM, apply_controls, launch_chromium, serve_app
 
 import app
-from sim.interactive import CONDITION, STEP_MS, InteractiveModel
-from sim.model import SynapseNetworkModel
-from sim.scenario import load_scenario
+from sim.model.interactive import CONDITION, STEP_MS, InteractiveModel
+from sim.model.model import SynapseNetworkModel
+from sim.model.scenario import load_scenario
 
 SMALL = {"n_neurons": "200", "seed": "5"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from helpers import NORMAL
 
-from sim.model import SynapseNetworkModel
-from sim.readouts import run_results
-from sim.scenario import load_scenario
+from sim.model.model import SynapseNetworkModel
+from sim.model.readouts import run_results
+from sim.model.scenario import load_scenario
 
 #: plausible baseline firing (Hz), an assumption of the project (docs/science.md, section 3, Baseline firing)
 RANGES = {"glu": (1.0, 10.0), "gaba": (5.0, 30.0)}

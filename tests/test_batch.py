@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from helpers import kill_batch_midway
 
-import sim.batch
-from sim.batch import read_manifest, reproduce_batch, run_batch
-from sim.experiment import load_experiment, run_seed
-from sim.outputs import OutputError
-from sim.params import ScenarioError
+import sim.runs.batch
+from sim.model.params import ScenarioError
+from sim.runs.batch import read_manifest, reproduce_batch, run_batch
+from sim.runs.experiment import load_experiment, run_seed
+from sim.runs.outputs import OutputError
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "scenarios" / "experiments" / "smoke.toml"
@@ -72,12 +72,12 @@ def _failing_execute_run(scenario_data: dict, spec: dict, source: str) -> dict:
     return ORIGINAL_EXECUTE_RUN(scenario_data, spec, source)
 
 
-ORIGINAL_EXECUTE_RUN = sim.batch.execute_run
+ORIGINAL_EXECUTE_RUN = sim.runs.batch.execute_run
 
 
 def test_failing_run_is_recorded_and_the_rest_finish(tmp_path, monkeypatch):
     """Worker processes are forked after the patch, so they run the failing function."""
-    monkeypatch.setattr(sim.batch, "execute_run", _failing_execute_run)
+    monkeypatch.setattr(sim.runs.batch, "execute_run", _failing_execute_run)
     out = tmp_path / "failing"
     outcome = run_batch(load_experiment(SMOKE), out, ["batch"], workers=2, progress=False)
     assert (outcome.failed, outcome.done) == (2, 6)
@@ -87,7 +87,7 @@ def test_failing_run_is_recorded_and_the_rest_finish(tmp_path, monkeypatch):
     assert (frame[frame["status"] == "ok"]["evoked_release_glu_per_pulse"] > 0).all()
     error = json.loads((out / "runs" / failed["run_id"].iloc[0] / "error.json").read_text())
     assert "RuntimeError" in error["error"]
-    monkeypatch.setattr(sim.batch, "execute_run", ORIGINAL_EXECUTE_RUN)
+    monkeypatch.setattr(sim.runs.batch, "execute_run", ORIGINAL_EXECUTE_RUN)
     resumed = run_batch(load_experiment(SMOKE), out, ["batch"], workers=2, resume=True, progress=False)
     assert (resumed.done, resumed.failed, resumed.skipped) == (2, 0, 6)
 

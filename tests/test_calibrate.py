@@ -17,7 +17,7 @@ import run
 from analysis.calibration_fit import fit, profile_of, profiles
 from analysis.calibration_objective import PENALTY, Evaluation, EvaluationStore, measure, objective
 from analysis.validate import run_measurements
-from sim.calibration import Calibration, FreeParameter, GroupRef, OptimiserSettings, Target, load_calibration
+from sim.runs.calibration import Calibration, FreeParameter, GroupRef, OptimiserSettings, Target, load_calibration
 
 BASELINE = ROOT / "scenarios" / "calibration" / "baseline_rates.toml"
 VEHICLE = GroupRef("normal", "vehicle")

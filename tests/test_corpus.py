@@ -467,7 +467,7 @@ PAGE_CASES = [
 
 @pytest.mark.parametrize("controls, label", PAGE_CASES, ids=[f"page-{i}" for i in range(len(PAGE_CASES))])
 def test_page_refuses_bad_controls_with_one_line(controls, label):
-    from sim.interactive import InteractiveModel
+    from sim.model.interactive import InteractiveModel
 
     model = InteractiveModel(**controls)
     assert model.input_error, f"{controls} accepted"

@@ -1,4 +1,4 @@
-"""The model's Mesa DataCollector and ``mesa.batch_run`` on ``sim.mesa_batch.BatchRunModel``.
+"""The model's Mesa DataCollector and ``mesa.batch_run`` on ``sim.model.mesa_batch.BatchRunModel``.
 
 The DataCollector collects once per time-series row and reports the
 Recorder's own numbers; ``mesa.batch_run`` runs on Mesa 3.3 (Python 3.11) and
@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from helpers import NORMAL, build
 
-from sim.interactive import InteractiveModel
-from sim.mesa_batch import BatchRunModel, batch_overrides, mesa_batch_run, scenario_file
-from sim.readouts import DATACOLLECTOR_COLUMNS
+from sim.model.interactive import InteractiveModel
+from sim.model.mesa_batch import BatchRunModel, batch_overrides, mesa_batch_run, scenario_file
+from sim.model.readouts import DATACOLLECTOR_COLUMNS
 
 SMALL = {"n_neurons": 200, "duration_s": 0.2, "warmup_s": 0.1, "record_interval_ms": 20.0}
 SETS = ["network.n_neurons=200", "protocol.warmup_s=0.1"]

@@ -53,7 +53,7 @@ def generator():
 
 @pytest.fixture(scope="module")
 def params():
-    return importlib.import_module("sim.params")
+    return importlib.import_module("sim.model.params")
 
 
 def _section(text: str, heading: str) -> str:
@@ -97,8 +97,8 @@ def _cells(row: str) -> list[str]:
 
 
 def test_stimulus_keys_per_kind_are_documented_and_enforced(params, generator):
-    """The "applies to" column of each stimulus key is sim.params.STIMULUS_KEYS, and other keys are refused."""
-    scenario = importlib.import_module("sim.scenario")
+    """The "applies to" column of each stimulus key is sim.model.params.STIMULUS_KEYS, and other keys are refused."""
+    scenario = importlib.import_module("sim.model.scenario")
     text = _section((DOCS / "scenario_keys.md").read_text(encoding="utf-8"), "### `[[protocol.stimuli]]`")
     rows = {_cells(line)[0].strip("`"): _cells(line) for line in text.splitlines() if line.startswith("| `")}
     wrong = []

@@ -33,12 +33,12 @@ import pytest
 from helpers import FAST, NORMAL, ROOT, SMOKE_EXPERIMENT, SMOKE_SWEEP
 
 import run
-import sim.model
+import sim.model.model
 from analysis import validate_folder
 from analysis.mpl_text import plain
-from sim.csv_cells import defuse_formulas
-from sim.oserrors import describe
-from sim.outputs import OutputError, write_json, write_table
+from sim.runs.csv_cells import defuse_formulas
+from sim.runs.oserrors import describe
+from sim.runs.outputs import OutputError, write_json, write_table
 
 CALIBRATION = ROOT / "scenarios" / "calibration" / "baseline_rates.toml"
 
@@ -132,7 +132,7 @@ def no_simulation(monkeypatch):
     def refuse(self, *args, **kwargs):
         raise AssertionError("a simulation started before the error was found")
 
-    monkeypatch.setattr(sim.model.SynapseNetworkModel, "run", refuse)
+    monkeypatch.setattr(sim.model.model.SynapseNetworkModel, "run", refuse)
 
 
 def write_tiny_experiment(folder: Path) -> Path:
@@ -324,7 +324,7 @@ def test_a_server_that_is_not_dask_fails_fast(tmp_path, mode):
 
 LOCAL_CLUSTER_SCRIPT = """
 import sys
-from sim.executors import DaskExecutor
+from sim.runs.executors import DaskExecutor
 
 if __name__ == "__main__":
     ex = DaskExecutor(workers=1, log=sys.stderr)

@@ -24,13 +24,13 @@ from helpers import FAST as SHORT
 from helpers import NORMAL, ROOT, SMOKE_SWEEP, kill_batch_midway, run_cli, tiny_experiment
 
 import run
-from sim.batch import prepare_folder
-from sim.experiment import load_experiment
-from sim.folder_lock import folder_lock
-from sim.folders import LOCK_FILE, is_folder_name
-from sim.params import ScenarioError
-from sim.scenario import load_raw
-from sim.summaries import check_tables
+from sim.model.params import ScenarioError
+from sim.model.scenario import load_raw
+from sim.runs.batch import prepare_folder
+from sim.runs.experiment import load_experiment
+from sim.runs.folder_lock import folder_lock
+from sim.runs.folders import LOCK_FILE, is_folder_name
+from sim.runs.summaries import check_tables
 
 FAST = ["--quiet", *SHORT]
 CALIBRATION = ROOT / "scenarios" / "calibration" / "baseline_rates.toml"
@@ -310,7 +310,7 @@ def test_overwrite_replaces_an_empty_folder_or_one_the_tool_made(capsys, tmp_pat
 
 HOLDER = """import sys
 from pathlib import Path
-from sim.folder_lock import folder_lock
+from sim.runs.folder_lock import folder_lock
 with folder_lock(Path(sys.argv[1]), "run.py batch (the test's holder)"):
     print("locked", flush=True)
     sys.stdin.read()

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import kernels
+from sim.model import kernels
 
 P_FAIL = 1e-4
 N_DRAWS = 200_000

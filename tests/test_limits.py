@@ -1,4 +1,4 @@
-"""Size limits, seeds, whole time steps, --workers and the estimate before a large run (sim/limits.py, sim/estimate.py).
+"""Size limits, seeds, whole time steps, --workers and the run estimate (sim/model/limits.py, sim/runs/estimate.py).
 
 Every refused input gives exit code 2, one line on stderr naming the file or
 option and the key, no traceback and no --out folder, and is refused before
@@ -16,18 +16,18 @@ import pytest
 from helpers import NORMAL, ROOT, SMOKE_EXPERIMENT, SMOKE_SWEEP
 
 import run
-import sim.batch
-import sim.estimate
-import sim.experiment
-import sim.limits
-import sim.sweep
-from sim.batch import BatchOutcome
-from sim.calibration import load_calibration
-from sim.experiment import load_experiment
-from sim.model import SynapseNetworkModel
-from sim.params import ScenarioError
-from sim.scenario import load_scenario
-from sim.sweep import load_sweep
+import sim.model.limits
+import sim.runs.batch
+import sim.runs.estimate
+import sim.runs.experiment
+import sim.runs.sweep
+from sim.model.model import SynapseNetworkModel
+from sim.model.params import ScenarioError
+from sim.model.scenario import load_scenario
+from sim.runs.batch import BatchOutcome
+from sim.runs.calibration import load_calibration
+from sim.runs.experiment import load_experiment
+from sim.runs.sweep import load_sweep
 
 FAST = ["--quiet", "--set", "network.n_neurons=200", "--set", "protocol.duration_s=0.05",
         "--set", "protocol.warmup_s=0.01"]
@@ -51,8 +51,8 @@ def no_model(monkeypatch):
 @pytest.fixture
 def nothing_runs(monkeypatch, no_model):
     """Fail if a model is built, a batch lists its runs, or a sweep draws its design."""
-    monkeypatch.setattr(sim.experiment.Experiment, "runs", fail)
-    monkeypatch.setattr(sim.sweep, "design_points", fail)
+    monkeypatch.setattr(sim.runs.experiment.Experiment, "runs", fail)
+    monkeypatch.setattr(sim.runs.sweep, "design_points", fail)
 
 
 def assert_refused(code: int, err: str, out: Path, *fragments: str) -> None:
@@ -256,7 +256,7 @@ def test_every_command_that_runs_has_the_allow_large_option(args):
 
 
 def test_allow_large_lets_a_scenario_limit_pass(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(sim.limits, "MAX_NEURONS", 100)
+    monkeypatch.setattr(sim.model.limits, "MAX_NEURONS", 100)
     out = tmp_path / "out"
     code, err = main(capsys, "simulate", str(NORMAL), "--out", str(out), *FAST)
     assert_refused(code, err, out, "network.n_neurons", "200 neurons", "limit of 100", ALLOW)
@@ -274,9 +274,9 @@ def fake_run_batch(calls: list):
 
 
 def test_allow_large_lets_a_batch_above_the_run_limit_pass(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(sim.limits, "MAX_RUNS", 4)
+    monkeypatch.setattr(sim.model.limits, "MAX_RUNS", 4)
     calls: list[int] = []
-    monkeypatch.setattr(sim.batch, "run_batch", fake_run_batch(calls))
+    monkeypatch.setattr(sim.runs.batch, "run_batch", fake_run_batch(calls))
     out = tmp_path / "out"
     code, err = main(capsys, "batch", str(SMOKE_EXPERIMENT), "--out", str(out), "--quiet")
     assert_refused(code, err, out, "smoke.toml", "= 8 runs", "limit of 4 runs per batch", ALLOW)
@@ -287,16 +287,16 @@ def test_allow_large_lets_a_batch_above_the_run_limit_pass(capsys, tmp_path, mon
 
 
 def test_allow_large_lifts_sizes_but_not_ranges(monkeypatch):
-    monkeypatch.setattr(sim.limits, "MAX_LEVELS", 1)
+    monkeypatch.setattr(sim.model.limits, "MAX_LEVELS", 1)
     with pytest.raises(ScenarioError, match="values: 2 levels is above the limit of 1"):
         load_sweep(SMOKE_SWEEP)
     assert len(load_sweep(SMOKE_SWEEP, allow_large=True).runs()) == 8
-    monkeypatch.setattr(sim.limits, "MAX_WORKERS", 1)
+    monkeypatch.setattr(sim.model.limits, "MAX_WORKERS", 1)
     with pytest.raises(ValueError, match="--workers 2"):
-        sim.limits.check_workers(2)
-    sim.limits.check_workers(2, allow_large=True)
+        sim.model.limits.check_workers(2)
+    sim.model.limits.check_workers(2, allow_large=True)
     with pytest.raises(ValueError, match="allowed: 1 or more"):   # not a size: --allow-large does not lift it
-        sim.limits.check_workers(0, allow_large=True)
+        sim.model.limits.check_workers(0, allow_large=True)
     with pytest.raises(ScenarioError, match="seed"):
         load_scenario(NORMAL, seed=2**63, allow_large=True)
 
@@ -305,7 +305,7 @@ def test_allow_large_lifts_sizes_but_not_ranges(monkeypatch):
 
 
 def test_a_run_larger_than_the_available_memory_is_refused(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(sim.estimate, "available_memory_bytes", lambda: 10_000_000)
+    monkeypatch.setattr(sim.runs.estimate, "available_memory_bytes", lambda: 10_000_000)
     out = tmp_path / "out"
     monkeypatch.setattr(SynapseNetworkModel, "__init__", fail)
     code, err = main(capsys, "simulate", str(NORMAL), "--out", str(out), *FAST)
@@ -316,7 +316,7 @@ def test_a_run_larger_than_the_available_memory_is_refused(capsys, tmp_path, mon
 
 
 def test_allow_large_runs_despite_the_memory_estimate(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(sim.estimate, "available_memory_bytes", lambda: 10_000_000)
+    monkeypatch.setattr(sim.runs.estimate, "available_memory_bytes", lambda: 10_000_000)
     out = tmp_path / "out"
     code, err = main(capsys, "simulate", str(NORMAL), "--out", str(out), *FAST, "--allow-large")
     assert code == 0, err
@@ -324,14 +324,14 @@ def test_allow_large_runs_despite_the_memory_estimate(capsys, tmp_path, monkeypa
 
 
 def test_the_estimate_is_one_line_before_a_large_run(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(sim.limits, "NS_PER_NEURON_STEP", 1e7)   # as if each neuron-step took 10 ms
+    monkeypatch.setattr(sim.model.limits, "NS_PER_NEURON_STEP", 1e7)   # as if each neuron-step took 10 ms
     monkeypatch.setattr(SynapseNetworkModel, "__init__", fail)
     with pytest.raises(Reached):   # the estimate comes before the model is built
         run.main(["simulate", str(NORMAL), "--out", str(tmp_path / "one"), *FAST])
     err = capsys.readouterr().err
     assert re.fullmatch(r"estimate: \d+(\.\d)? (MB|GB), ~\d+(\.\d)? (min|h) for one run\n", err), err
     calls: list[int] = []
-    monkeypatch.setattr(sim.batch, "run_batch", fake_run_batch(calls))
+    monkeypatch.setattr(sim.runs.batch, "run_batch", fake_run_batch(calls))
     code, err = main(capsys, "batch", str(SMOKE_EXPERIMENT), "--out", str(tmp_path / "batch"), "--workers", "2",
                      "--quiet")
     assert code == 0 and calls == [8]
@@ -342,7 +342,7 @@ def test_the_estimate_is_one_line_before_a_large_run(capsys, tmp_path, monkeypat
 
 def test_small_batches_print_no_estimate(capsys, tmp_path, monkeypatch):
     calls: list[int] = []
-    monkeypatch.setattr(sim.batch, "run_batch", fake_run_batch(calls))
+    monkeypatch.setattr(sim.runs.batch, "run_batch", fake_run_batch(calls))
     code, err = main(capsys, "batch", str(SMOKE_EXPERIMENT), "--out", str(tmp_path / "batch"), "--quiet")
     assert code == 0 and calls == [8]
     assert "estimate" not in err
@@ -352,10 +352,10 @@ def test_estimates_grow_with_the_network_and_the_protocol():
     small, _ = load_scenario(NORMAL, ["network.n_neurons=1000"])
     large, _ = load_scenario(NORMAL, ["network.n_neurons=1000000"])
     longer, _ = load_scenario(NORMAL, ["protocol.duration_s=600.0"])
-    memory, size = sim.estimate.run_memory_bytes, sim.limits.run_size
+    memory, size = sim.runs.estimate.run_memory_bytes, sim.model.limits.run_size
 
     def seconds(scenario):
-        return sim.estimate.run_seconds(size(scenario)) - sim.limits.SECONDS_PER_RUN
+        return sim.runs.estimate.run_seconds(size(scenario)) - sim.model.limits.SECONDS_PER_RUN
 
     assert memory(size(large)) > 4e9   # 1e8 synapses at ~40 bytes
     assert memory(size(small)) < 0.5e9
@@ -411,5 +411,5 @@ def test_readme_lists_every_limit():
     section = section[:section.index("\n## ", 1)]
     for name in ("MAX_NEURONS", "MAX_SYNAPSES", "MAX_STEPS", "MAX_SLOW_STEPS", "MAX_ROWS", "MAX_PULSES", "MAX_RUNS",
                  "MAX_SAMPLES", "MAX_LEVELS", "MAX_WORKERS", "MAX_SEED"):
-        assert f"{getattr(sim.limits, name):,}" in section, f"{name} missing from README.md, Reliability"
+        assert f"{getattr(sim.model.limits, name):,}" in section, f"{name} missing from README.md, Reliability"
     assert "--allow-large" in section

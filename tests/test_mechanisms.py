@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from helpers import NORMAL, overrides, run
 
-from sim.vesicles import step_probability
+from sim.model.vesicles import step_probability
 
 SEED = 1
 NETWORK = overrides(
@@ -184,7 +184,7 @@ def test_ampa_antagonist_removes_activity_driven_adenosine():
 
 
 def ampa_block() -> float:
-    from sim.scenario import load_scenario
+    from sim.model.scenario import load_scenario
 
     scenario, _ = load_scenario(NORMAL)
     c = scenario.condition("ketamine_10uM_ampa_antagonist").ampa_antagonist_uM
@@ -192,7 +192,7 @@ def ampa_block() -> float:
 
 
 def model_gain() -> float:
-    from sim.scenario import load_scenario
+    from sim.model.scenario import load_scenario
 
     k = load_scenario(NORMAL)[0].pharmacology.ketamine
     return k.adenosine_gain_max * 10.0 / (10.0 + k.adenosine_gain_ec50_uM)

@@ -9,9 +9,9 @@ import pytest
 from helpers import NORMAL
 from scipy import integrate
 
-from sim.params import ConditionParams
-from sim.pharmacology import Pharmacology
-from sim.scenario import load_scenario
+from sim.model.params import ConditionParams
+from sim.model.pharmacology import Pharmacology
+from sim.model.scenario import load_scenario
 
 APPLY_S = 5.0
 KETAMINE_UM = 10.0

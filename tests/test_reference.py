@@ -1,4 +1,4 @@
-"""The fast engine agrees in distribution with the plain-Mesa reference model (sim/reference.py).
+"""The fast engine agrees in distribution with the plain-Mesa reference model (sim/model/reference.py).
 
 Both implementations run the same small scenario (150 neurons, in-degrees
 40 + 10, 2 s with 0.5 s warm-up, a 20 Hz train of 10 pulses to the
@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.model import SynapseNetworkModel
-from sim.readouts import summarise
-from sim.reference import run_reference
-from sim.scenario import load_scenario
+from sim.model.model import SynapseNetworkModel
+from sim.model.readouts import summarise
+from sim.model.reference import run_reference
+from sim.model.scenario import load_scenario
 
 NORMAL = Path(__file__).resolve().parents[1] / "scenarios" / "normal.toml"
 SMALL = ["network.n_neurons=150", "network.excitatory_in_degree=40", "network.inhibitory_in_degree=10",

@@ -17,7 +17,7 @@ from scipy import stats as sps
 
 from analysis import stats
 from analysis.report_folder import build_report
-from sim.outputs import OutputError
+from sim.runs.outputs import OutputError
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')

@@ -19,8 +19,8 @@ from helpers import NORMAL, ROOT, SMOKE_SWEEP, run_cli
 
 import run
 from analysis.sensitivity import grid_indices
-from sim.sweep import Parameter, design_points, load_sweep
-from sim.testfunctions import ishigami
+from sim.model.testfunctions import ishigami
+from sim.runs.sweep import Parameter, design_points, load_sweep
 
 ISHIGAMI = ROOT / "scenarios" / "sweeps" / "ishigami.toml"
 SMOKE_OUTPUTS = ["evoked_release_glu_per_pulse", "released_glu_per_s", "recycling_flux_glu_per_s"]

@@ -16,9 +16,9 @@ import pytest
 from analysis import stats
 from analysis import validate as v
 from analysis.report_figures import Design
-from sim.experiment import load_experiment
-from sim.params import ScenarioError
-from sim.scenario import build_scenario
+from sim.model.params import ScenarioError
+from sim.model.scenario import build_scenario
+from sim.runs.experiment import load_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_LIMIT_S = 600.0     # a generous bound (about 2.5 min on 2 idle cores); catches a run-away quick mode

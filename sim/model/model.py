@@ -1,7 +1,7 @@
 """SynapseNetworkModel: a Mesa model of vesicle recycling in a network of LIF neurons.
 
 Two clocks. The fast clock (``protocol.dt_ms``) runs compiled in
-``sim.kernels``: membranes and synaptic currents, spiking, release, priming,
+``sim.model.kernels``: membranes and synaptic currents, spiking, release, priming,
 spike-event delivery along the sparse connectivity and ambient glutamate, for
 every neuron at once. The slow clock (``protocol.slow_dt_ms``) updates, with
 vectorised numpy, endocytosis, the reserve exchange, adenosine, A1 occupancy
@@ -9,10 +9,10 @@ and release probability, the firing-rate trace, phospho-synapsin and the drug
 effects. ``step()`` advances one fast step; ``run()`` advances in chunks that
 end where a slow update, a time-series row or a stimulus falls.
 
-Readouts: ``recorder`` (``sim.readouts.Recorder``) writes a time-series row
+Readouts: ``recorder`` (``sim.model.readouts.Recorder``) writes a time-series row
 every ``protocol.record_interval_ms`` and is the source of the output files.
 Right after each row, ``datacollector`` (a Mesa ``DataCollector``) collects a
-few of that row's columns (``sim.readouts.DATACOLLECTOR_COLUMNS``), so it holds
+few of that row's columns (``sim.model.readouts.DATACOLLECTOR_COLUMNS``), so it holds
 one entry per record interval, not one per ``step()``.
 """
 
@@ -23,15 +23,15 @@ import math
 import mesa
 import numpy as np
 
-from sim import kernels
-from sim.agents import GABAergicNeuron, GlutamatergicNeuron
-from sim.membrane import Membrane, membrane_constants
-from sim.network import build_connectivity, network_space
-from sim.params import CELL_TYPES, Scenario
-from sim.pharmacology import Pharmacology
-from sim.protocols import Protocol
-from sim.readouts import Recorder, datacollector
-from sim.vesicles import BoutonParameters, VesiclePools, initial_pools, step_probability
+from sim.model import kernels
+from sim.model.agents import GABAergicNeuron, GlutamatergicNeuron
+from sim.model.membrane import Membrane, membrane_constants
+from sim.model.network import build_connectivity, network_space
+from sim.model.params import CELL_TYPES, Scenario
+from sim.model.pharmacology import Pharmacology
+from sim.model.protocols import Protocol
+from sim.model.readouts import Recorder, datacollector
+from sim.model.vesicles import BoutonParameters, VesiclePools, initial_pools, step_probability
 
 AVOGADRO = 6.02214076e23
 #: firing rates (Hz) used only to start the pools near their steady state; the warm-up removes them
@@ -44,7 +44,7 @@ class SynapseNetworkModel(mesa.Model):
     """Glutamatergic and GABAergic neurons with vesicle pools, adenosine feedback and drugs.
 
     Args:
-        scenario: validated parameters (see ``sim.scenario.load_scenario``).
+        scenario: validated parameters (see ``sim.model.scenario.load_scenario``).
         condition: name of the drug condition in the scenario (``vehicle`` = no drug).
         seed: master seed; defaults to the scenario's ``seed``.
     """
@@ -73,7 +73,7 @@ class SynapseNetworkModel(mesa.Model):
         self._protocol_boundaries = self.protocol.boundaries()
         self._event_steps = sorted(self._protocol_boundaries | set(self.protocol.pulses))
         self.recorder = Recorder(self)
-        #: Mesa DataCollector: one entry per time-series row (see ``sim.readouts.DATACOLLECTOR_COLUMNS``)
+        #: Mesa DataCollector: one entry per time-series row (see ``sim.model.readouts.DATACOLLECTOR_COLUMNS``)
         self.datacollector = datacollector()
         self._init_state()
         self._space = None

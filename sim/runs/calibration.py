@@ -46,11 +46,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.experiment import Experiment, check_keys, get_key, load_experiment, read_with_quick, summary_metric_names
-from sim.limits import check_scenario
-from sim.params import ScenarioError, did_you_mean
-from sim.scenario import build_scenario, deep_merge, set_dotted
-from sim.sweep import NOT_PARAMETERS, SIGNIFICANT_DIGITS, is_integer_key
+from sim.model.limits import check_scenario
+from sim.model.params import ScenarioError, did_you_mean
+from sim.model.scenario import build_scenario, deep_merge, set_dotted
+from sim.runs.experiment import Experiment, check_keys, get_key, load_experiment, read_with_quick, summary_metric_names
+from sim.runs.sweep import NOT_PARAMETERS, SIGNIFICANT_DIGITS, is_integer_key
 
 CALIBRATION_KEYS = ("name", "description", "experiment", "parameters", "targets", "optimiser", "profile", "quick")
 PARAMETER_KEYS = ("low", "high", "log", "start")
@@ -196,7 +196,7 @@ def load_calibration(path: str | Path, quick: bool = False, measures: tuple[str,
     summary metrics (``analysis.validate.run_measurements``); ``quick`` selects
     the experiment's quick variant and the file's quick budget. The experiment, and
     its scenarios at the parameters' bounds, must be within the size limits of
-    :mod:`sim.limits` unless ``allow_large``.
+    :mod:`sim.model.limits` unless ``allow_large``.
     """
     path = Path(path).resolve()
     data, variant = read_with_quick(path, CALIBRATION_KEYS, QUICK_KEYS, quick, f"[quick] ({', '.join(QUICK_KEYS)})")

@@ -1,4 +1,4 @@
-"""The output folder each ``run.py`` command writes, locked while the command runs (:mod:`sim.folder_lock`)."""
+"""The output folder each ``run.py`` command writes, locked while the command runs (:mod:`sim.runs.folder_lock`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.folder_lock import check_not_in_use, folder_lock
+from sim.runs.folder_lock import check_not_in_use, folder_lock
 
 VALIDATE_FOLDERS = {False: Path("results/validate"), True: Path("results/validate-quick")}   # by --quick
 

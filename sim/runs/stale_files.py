@@ -1,10 +1,10 @@
 """Temporary files and folders left by writers that died: ``.NAME.tmp-PID``, ``.NAME.partial-PID``, ``.NAME.old-PID``.
 
-``sim.outputs`` writes every file to ``.NAME.tmp-PID`` and renames it; a run
+``sim.runs.outputs`` writes every file to ``.NAME.tmp-PID`` and renames it; a run
 folder or a simulate folder is staged as ``.NAME.partial-PID`` (and the folder
 it replaces moved to ``.NAME.old-PID``). A writer killed in between leaves them
 behind. They are removed when the next writer takes the folder's lock
-(:mod:`sim.folder_lock`), but only those whose PID is not a live process.
+(:mod:`sim.runs.folder_lock`), but only those whose PID is not a live process.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 TEMPORARY = re.compile(r"\..+\.(?:tmp|partial|old)-([0-9]+)")
-PLACES = (".", "runs")      # a folder and its runs/ (sim.batch.RUNS_DIR)
+PLACES = (".", "runs")      # a folder and its runs/ (sim.runs.batch.RUNS_DIR)
 
 
 def pid_alive(pid: int) -> bool:
@@ -67,7 +67,7 @@ def remove_stale(folder: Path, places: tuple[str, ...] = PLACES) -> list[Path]:
 
 def remove_stale_stages(out: Path) -> list[Path]:
     """Remove the dead writers' staging folders of ``out`` itself (``.OUT.partial-PID``, ``.OUT.old-PID`` beside
-    it, made by ``sim.outputs.staged_output``); returns what was removed."""
+    it, made by ``sim.runs.outputs.staged_output``); returns what was removed."""
     if not out.parent.is_dir():
         return []
     pattern = re.compile(re.escape(f".{out.name}.") + r"(?:partial|old)-([0-9]+)")

@@ -1,7 +1,7 @@
 """The tables a batch or sweep folder derives from its ``runs/``: ``summary.parquet``/``.csv`` and, for a sweep,
 ``sweep.parquet``/``.csv``.
 
-While a batch runs they are rewritten at most every ``sim.batch.SUMMARY_SECONDS``
+While a batch runs they are rewritten at most every ``sim.runs.batch.SUMMARY_SECONDS``
 seconds, so after a kill they lag the runs on disk. ``--resume`` and
 ``report`` rebuild them first (:func:`rebuild_summary`, :func:`rebuild_tables`);
 ``reproduce`` checks that the files on disk are what the stored runs give
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.batch import MANIFEST, SUMMARY_FILES, read_manifest, summary_frame, unreadable_runs
-from sim.experiment import RunSpec
-from sim.manifest_runs import manifest_specs
-from sim.outputs import write_table
-from sim.sweep import write_sweep_table
+from sim.runs.batch import MANIFEST, SUMMARY_FILES, read_manifest, summary_frame, unreadable_runs
+from sim.runs.experiment import RunSpec
+from sim.runs.manifest_runs import manifest_specs
+from sim.runs.outputs import write_table
+from sim.runs.sweep import write_sweep_table
 
-SWEEP_FILES = ("sweep.parquet", "sweep.csv")          # sim.sweep.write_sweep_table
+SWEEP_FILES = ("sweep.parquet", "sweep.csv")          # sim.runs.sweep.write_sweep_table
 
 
 @dataclass

@@ -9,7 +9,7 @@ Layout of a batch folder::
 
 Workers only compute; the client process writes every file, so the outputs do
 not depend on the number of workers, their order or the backend
-(:mod:`sim.executors`). A sweep (:mod:`sim.sweep`) is an experiment whose
+(:mod:`sim.runs.executors`). A sweep (:mod:`sim.runs.sweep`) is an experiment whose
 runs carry per-run overrides; it runs through the same functions.
 """
 
@@ -28,16 +28,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import testfunctions
-from sim.executors import make_executor
-from sim.experiment import Experiment, RunSpec, run_scenario_data
-from sim.folder_lock import folder_lock
-from sim.folders import check_manifest_runs, check_run_id, has_content
-from sim.manifest_runs import manifest_specs
-from sim.model import SynapseNetworkModel  # imported by the client, so that forked workers start with it loaded
-from sim.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
-from sim.readouts import run_results
-from sim.scenario import build_scenario, scenario_hash
+from sim.model import testfunctions
+from sim.model.model import SynapseNetworkModel  # imported by the client, so that forked workers start with it loaded
+from sim.model.readouts import run_results
+from sim.model.scenario import build_scenario, scenario_hash
+from sim.runs.executors import make_executor
+from sim.runs.experiment import Experiment, RunSpec, run_scenario_data
+from sim.runs.folder_lock import folder_lock
+from sim.runs.folders import check_manifest_runs, check_run_id, has_content
+from sim.runs.manifest_runs import manifest_specs
+from sim.runs.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
 
 RUNS_DIR = "runs"
 MANIFEST = "manifest.json"
@@ -47,14 +47,14 @@ SUMMARY_SECONDS = 2.0   # rebuild summary.parquet at most this often while a bat
 
 
 def execute_run(scenario_data: dict, spec: dict, source: str) -> dict:
-    """Simulate one run (in a worker); returns its summary metrics and tables (``sim.readouts.run_results``)."""
+    """Simulate one run (in a worker); returns its summary metrics and tables (``sim.model.readouts.run_results``)."""
     model = SynapseNetworkModel(build_scenario(scenario_data, source), spec["condition"])
     model.run()
     return run_results(model)
 
 
 def run_function(model: str = "simulation") -> Callable[[dict, dict, str], dict]:
-    """What a worker runs for one run of ``model``: the simulation, or a test function of :mod:`sim.testfunctions`."""
+    """What a worker runs for one run of ``model``: the simulation, or a test function (sim.model.testfunctions)."""
     if model == "simulation":
         return execute_run
     return functools.partial(testfunctions.evaluate, model)
@@ -238,7 +238,7 @@ def run_batch(exp: Experiment, out: Path, command: list[str] | str, workers: int
 def run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str] | str, workers: int | None = None,
                 backend: str = "local", scheduler: str | None = None, progress: bool = True,
                 desc: str = "runs", executor=None) -> list[BatchOutcome]:
-    """:func:`_run_batches` with every job's folder locked (:mod:`sim.folder_lock`): one writer per folder."""
+    """:func:`_run_batches` with every job's folder locked (:mod:`sim.runs.folder_lock`): one writer per folder."""
     with contextlib.ExitStack() as locks:
         try:
             for _, out, resume in jobs:
@@ -259,7 +259,7 @@ def _run_batches(jobs: list[tuple[Experiment, Path, bool]], command: list[str] |
     before anything is written), then every folder is prepared (or checked,
     when resumed) before any run starts. The longest runs are submitted first,
     so that the workers finish together. An ``executor`` given by the caller
-    (:func:`sim.executors.make_executor`) is used instead and left open, so that
+    (:func:`sim.runs.executors.make_executor`) is used instead and left open, so that
     many batches share one pool of workers (``run.py calibrate``); on an error or
     interruption it is closed all the same.
     """

@@ -13,11 +13,11 @@ are the same whichever executor computed them.
   ``tcp://HOST:PORT`` it connects to a running scheduler, whose workers must
   have this package installed (they import ``sim``, the code is not shipped).
   The address is checked and the scheduler asked who it is, within
-  ``CONNECT_TIMEOUT_S`` (:mod:`sim.dask_address`), before anything else. The
+  ``CONNECT_TIMEOUT_S`` (:mod:`sim.runs.dask_address`), before anything else. The
   dashboard address is printed on stderr.
 
 Workers die with the client: local pool workers ask Linux for SIGKILL when
-their parent dies (:mod:`sim.parent_death`); the worker processes of a Dask
+their parent dies (:mod:`sim.runs.parent_death`); the worker processes of a Dask
 ``LocalCluster`` exit on their own when the pipe to their parent closes
 (``distributed.process.AsyncProcess``).
 """
@@ -33,9 +33,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any
 
-from sim.dask_address import check_address, probe_scheduler
-from sim.outputs import OutputError
-from sim.parent_death import die_with_parent
+from sim.runs.dask_address import check_address, probe_scheduler
+from sim.runs.outputs import OutputError
+from sim.runs.parent_death import die_with_parent
 
 BACKENDS = ("local", "dask")
 CONNECT_TIMEOUT_S = 5.0    # assumption: long enough for a scheduler on a busy network, short enough to fail fast
@@ -56,7 +56,7 @@ def _worker_context() -> multiprocessing.context.BaseContext | None:
 
 def start_worker(parent_pid: int) -> None:
     """In a new local worker: leave Ctrl-C to the parent (which cancels the batch and says what was kept), and
-    die with the parent (:func:`sim.parent_death.die_with_parent`)."""
+    die with the parent (:func:`sim.runs.parent_death.die_with_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent_pid)
 

@@ -11,7 +11,7 @@ line naming the file, the key, the value and the limit; ``--allow-large``
 the limits.
 
 The cost constants at the end (memory per neuron, synapse and time-series row,
-time per neuron-step) are rough measurements; :mod:`sim.estimate` uses them.
+time per neuron-step) are rough measurements; :mod:`sim.runs.estimate` uses them.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.outputs import OutputError
-from sim.params import Scenario, ScenarioError
+from sim.model.params import Scenario, ScenarioError
+from sim.runs.outputs import OutputError
 
 ALLOW = "pass --allow-large to run it anyway"
 
@@ -61,7 +61,7 @@ MAX_WORKERS = 1024
 # --------------------------------------------------------------------------- ranges (always enforced)
 
 #: seeds (a scenario's seed, master_seed, --seed) are stored in 64-bit integer columns of the summaries and
-#: manifests; a run's own seed (sim.experiment.run_seed) is below 2**63 too
+#: manifests; a run's own seed (sim.runs.experiment.run_seed) is below 2**63 too
 MAX_SEED = 2**63 - 1
 
 # --------------------------------------------------------------------------- costs (rough measurements)
@@ -97,7 +97,7 @@ class RunSize:
 
 
 def run_size(s: Scenario) -> RunSize:
-    """The counts of a validated scenario (its durations whole numbers of dt_ms: sim.scenario.check_consistency)."""
+    """The counts of a validated scenario (durations whole numbers of dt_ms: sim.model.scenario.check_consistency)."""
     p, net = s.protocol, s.network
     steps = round(p.duration_s * 1000.0 / p.dt_ms)
     pulses = sum(st.n_pulses if st.kind == "train" else 2 for st in p.stimuli if st.kind in ("train", "paired_pulse"))

@@ -2,11 +2,11 @@
 
 Every path the tool writes or deletes is inside ``--out`` (or the default
 ``results/`` folder): a run id read from a manifest must be the tool's own
-(``r`` and digits, as :meth:`sim.experiment.Experiment.runs` makes them), and a
+(``r`` and digits, as :meth:`sim.runs.experiment.Experiment.runs` makes them), and a
 name that builds a default folder (a scenario's ``name``, a condition, a
 validation experiment's ``name``) must be one plain path component. Scenario
 files may extend any ``.toml`` file on disk: that path is only read. What
-``--overwrite`` may replace is in :mod:`sim.overwrite`.
+``--overwrite`` may replace is in :mod:`sim.runs.overwrite`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import re
 from pathlib import Path
 
 from sim.errors import OutputError
-from sim.params import ScenarioError
+from sim.model.params import ScenarioError
 
-RUN_ID = re.compile(r"r[0-9]+")                 # sim.experiment: f"r{index:05d}"
+RUN_ID = re.compile(r"r[0-9]+")                 # sim.runs.experiment: f"r{index:05d}"
 FOLDER_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
 NAME_RULE = "letters, digits and _ - . + (not starting with '.', no '..', no '/')"
-LOCK_FILE = ".lock"                              # sim.folder_lock: present while a command writes the folder
+LOCK_FILE = ".lock"                              # sim.runs.folder_lock: present while a command writes the folder
 
 
 def is_run_id(value: object) -> bool:

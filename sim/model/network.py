@@ -1,4 +1,4 @@
-"""Random directed connectivity as sparse matrices (spikes are delivered along it in ``sim.kernels``)."""
+"""Random directed connectivity as sparse matrices (spikes are delivered along it in ``sim.model.kernels``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from sim.params import NetworkParams
+from sim.model.params import NetworkParams
 
 
 @dataclass

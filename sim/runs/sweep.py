@@ -17,9 +17,9 @@ A sweep file (``scenarios/sweeps/*.toml``; every key in docs/sweeps.md)::
     scale = "linear"                  # or "log"
     [scenario]                        # partial scenario merged into every scenario, as in experiments
 
-A sweep is an :class:`~sim.experiment.Experiment` whose runs carry their
+A sweep is an :class:`~sim.runs.experiment.Experiment` whose runs carry their
 design point as per-run overrides (``RunSpec.levels``) and its index
-(``RunSpec.sample``): ``sim.batch.run_batch`` runs it like any batch
+(``RunSpec.sample``): ``sim.runs.batch.run_batch`` runs it like any batch
 (streamed, resumable, on any backend). Samplers are SALib's (Saltelli/Sobol,
 Morris) and scipy's (Latin hypercube); the design's seed derives from the
 master seed, so a sweep file always gives the same points.
@@ -42,9 +42,13 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from sim import limits
-from sim.batch import read_manifest
-from sim.experiment import (
+from sim.model import limits
+from sim.model.limits import check_runs, check_seed, count, refuse_above
+from sim.model.params import ConditionParams, Scenario, ScenarioError, StimulusParams, did_you_mean, schema_fields
+from sim.model.scenario import deep_merge
+from sim.model.testfunctions import TEST_MODELS
+from sim.runs.batch import read_manifest
+from sim.runs.experiment import (
     Experiment,
     RunSpec,
     check_keys,
@@ -56,11 +60,7 @@ from sim.experiment import (
     run_seed,
     summary_metric_names,
 )
-from sim.limits import check_runs, check_seed, count, refuse_above
-from sim.outputs import write_table
-from sim.params import ConditionParams, Scenario, ScenarioError, StimulusParams, did_you_mean, schema_fields
-from sim.scenario import deep_merge
-from sim.testfunctions import TEST_MODELS
+from sim.runs.outputs import write_table
 
 SWEEP_KEYS = ("name", "description", "model", "master_seed", "design", "samples", "morris_levels", "replicates",
               "seeds", "scenarios", "conditions", "contrast", "outputs", "parameters", "scenario", "quick")
@@ -238,7 +238,7 @@ def load_sweep(path: str | Path, quick: bool = False, allow_large: bool = False)
 
     ``quick`` selects the file's ``quick`` variant (its ``samples``, ``replicates``
     and partial ``scenario`` replace or extend the file's). A design, runs or
-    scenarios above the size limits of :mod:`sim.limits` are refused, before the
+    scenarios above the size limits of :mod:`sim.model.limits` are refused, before the
     design is drawn, unless ``allow_large``.
     """
     path = Path(path).resolve()
@@ -299,7 +299,7 @@ def design_size(design: str, parameters: list[Parameter], samples: int | None) -
 
 
 def check_design_size(sweep: Sweep, samples_prefix: str, replicates_prefix: str, allow_large: bool) -> None:
-    """Refuse samples or levels above the limits of :mod:`sim.limits`, and more runs than a batch may hold."""
+    """Refuse samples or levels above the limits of :mod:`sim.model.limits`, and more runs than a batch may hold."""
     where = f"{sweep.path}: "
     if sweep.samples is not None:
         refuse_above(f"{where}{samples_prefix}samples", sweep.samples, limits.MAX_SAMPLES,

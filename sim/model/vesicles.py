@@ -1,7 +1,7 @@
 """Vesicle pools of every neuron's representative bouton and their slow-clock transitions.
 
 Release and priming run on the fast clock, endocytosis and the reserve exchange
-every ``protocol.slow_dt_ms``; both in the compiled kernels of ``sim.kernels``.
+every ``protocol.slow_dt_ms``; both in the compiled kernels of ``sim.model.kernels``.
 
 Pools (integer vesicle counts, their sum conserved exactly per neuron):
 ``rrp`` (docked, primed), ``surface`` (fused, pHluorin-visible), ``recycling``
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import kernels
-from sim.params import VesicleParams
+from sim.model import kernels
+from sim.model.params import VesicleParams
 
 POOLS = ("rrp", "surface", "recycling", "reserve")
 
@@ -105,7 +105,7 @@ class VesiclePools:
         return self.rrp_dye + self.recycling_dye + self.reserve_dye
 
     def start_clocks(self, stream: np.ndarray) -> None:
-        """Fresh hazard clocks (exponentials, mean 1) for spontaneous fusion and priming (see ``sim.kernels``)."""
+        """Fresh hazard clocks (exponentials, mean 1) for spontaneous fusion and priming (see ``sim.model.kernels``)."""
         n = self.rrp.size
         self.spontaneous_clock = kernels.exponentials(stream, n)
         self.priming_clock = kernels.exponentials(stream, n)

@@ -1,4 +1,4 @@
-"""Memory and wall time of a run or a batch before it starts, from the cost constants of :mod:`sim.limits`.
+"""Memory and wall time of a run or a batch before it starts, from the cost constants of :mod:`sim.model.limits`.
 
 Before a large run (estimated wall time above ``PRINT_SECONDS`` or memory
 above ``PRINT_BYTES``) ``simulate``, ``batch`` and ``sweep`` print one line on
@@ -16,12 +16,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from sim import limits
-from sim.limits import ALLOW, RunSize, run_size
-from sim.params import Scenario, ScenarioError
+from sim.model import limits
+from sim.model.limits import ALLOW, RunSize, run_size
+from sim.model.params import Scenario, ScenarioError
 
 if TYPE_CHECKING:
-    from sim.experiment import Experiment
+    from sim.runs.experiment import Experiment
 
 PRINT_SECONDS = 60.0        # print the estimate when the wall time may exceed a minute ...
 PRINT_BYTES = 1e9           # ... or the runs may need more than 1 GB at once
@@ -106,8 +106,8 @@ def announce_run(scenario: Scenario, source: str, allow_large: bool, stream: Tex
 
 def batch_sizes(exp: Experiment, out: Path, resume: bool) -> list[RunSize]:
     """The sizes of the runs of a batch or sweep still to do; a run is built only where its levels change its size."""
-    from sim.batch import is_finished
-    from sim.scenario import build_scenario
+    from sim.model.scenario import build_scenario
+    from sim.runs.batch import is_finished
 
     if exp.model != "simulation":
         return []
@@ -127,7 +127,7 @@ def announce_batch(exp: Experiment, out: Path, workers: int | None, resume: bool
                    allow_large: bool = False, stream: TextIO | None = None) -> None:
     """Before ``batch`` or ``sweep``: refuse a run that cannot fit in memory, print the estimate of a large batch
     (on ``workers`` local processes, default one per core; on a scheduler's workers the total run time)."""
-    from sim.executors import default_workers
+    from sim.runs.executors import default_workers
 
     sizes = batch_sizes(exp, out, resume)
     if not sizes:

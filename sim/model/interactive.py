@@ -17,10 +17,10 @@ from __future__ import annotations
 import mesa
 import pandas as pd
 
-from sim.model import MAX_SPACE_NEURONS, SynapseNetworkModel
-from sim.packaged import scenarios_dir
-from sim.params import Scenario, ScenarioError
-from sim.scenario import build_scenario, load_raw, parse_value, set_dotted
+from sim.model.model import MAX_SPACE_NEURONS, SynapseNetworkModel
+from sim.model.packaged import scenarios_dir
+from sim.model.params import Scenario, ScenarioError
+from sim.model.scenario import build_scenario, load_raw, parse_value, set_dotted
 
 SCENARIO_DIR = scenarios_dir()
 #: scenario files the page offers (``scenarios/<name>.toml``)
@@ -136,7 +136,7 @@ class InteractiveModel(SynapseNetworkModel):
         self.running = self.step_index < self.n_steps
 
     def timeseries(self) -> pd.DataFrame:
-        """The recorded time series so far (columns as in ``sim.readouts``; empty before the first step)."""
+        """The recorded time series so far (columns as in ``sim.model.readouts``; empty before the first step)."""
         if self.input_error is not None:
             return pd.DataFrame()
         return self.recorder.timeseries()

@@ -5,7 +5,7 @@ calibrate, report) holds its lock while it runs; the lock file holds the
 holder's PID and command. A second writer is refused with one line naming that
 PID. The kernel releases a flock when its holder dies, so the lock file a
 killed process leaves behind is simply taken over; taking it removes the
-temporary files of dead writers (:mod:`sim.stale_files`). The holder removes the
+temporary files of dead writers (:mod:`sim.runs.stale_files`). The holder removes the
 lock file when it releases the lock.
 
 A flock belongs to the open file, which forked children share. The file is
@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sim.errors import OutputError
-from sim.folders import LOCK_FILE
-from sim.stale_files import remove_stale
+from sim.runs.folders import LOCK_FILE
+from sim.runs.stale_files import remove_stale
 
 ATTEMPTS = 20          # a lock file removed by its last holder between our open and flock is opened again
 HOLDER_BYTES = 4096    # the lock file's text is the holder's "PID command"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.params import StimulusParams
+from sim.model.params import StimulusParams
 
 
 @dataclass

@@ -28,8 +28,8 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.kernels import block_sums
-from sim.params import CELL_TYPES, SUFFIX
+from sim.model.kernels import block_sums
+from sim.model.params import CELL_TYPES, SUFFIX
 
 PULSE_COLUMNS = ("pulse", "stimulus", "kind", "time_s", "n_stimulated_glu", "n_stimulated_gaba",
                  "released_glu", "released_gaba", "rrp_before_glu", "rrp_before_gaba", "glutamate_molecules")

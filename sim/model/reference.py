@@ -1,10 +1,10 @@
 """The readable specification of the model: the synapse network written the plain Mesa way, agent by agent.
 
-The fast engine (``sim.model.SynapseNetworkModel`` with ``sim.kernels``) is checked against it
+The fast engine (``sim.model.model.SynapseNetworkModel`` with ``sim.model.kernels``) is checked against it
 (tests/test_reference.py: agreement in distribution) and measured against it (benchmarks/bench.py). A newcomer
 reads the biology here: each neuron's ``step()`` is the whole of what one neuron does in one time step.
 
-The model of ``sim.model.SynapseNetworkModel`` written the plain Mesa way: each
+The model of ``sim.model.model.SynapseNetworkModel`` written the plain Mesa way: each
 neuron is a ``mesa.Agent`` with its own state in Python attributes (pools as
 ints, membrane potential, synaptic drives, adenosine at its site, synapsin, its
 parameter draws) and its own ``step()`` with scalar random draws. The model's
@@ -24,7 +24,7 @@ every fast step here and every slow step in the engine: both sample the same
 continuous-time retrieval exactly at their own clock, an independent check of
 the engine's coarser clock.
 
-``python -m sim.reference [key=value ...]`` runs a small scenario
+``python -m sim.model.reference [key=value ...]`` runs a small scenario
 and prints its readouts and the wall time per neuron-step.
 """
 
@@ -39,13 +39,13 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim.membrane import membrane_constants
-from sim.model import AVOGADRO, INITIAL_RATE_HZ
-from sim.network import build_connectivity
-from sim.params import CELL_TYPES, SUFFIX, Scenario
-from sim.pharmacology import Pharmacology
-from sim.scenario import load_scenario
-from sim.vesicles import BoutonParameters
+from sim.model.membrane import membrane_constants
+from sim.model.model import AVOGADRO, INITIAL_RATE_HZ
+from sim.model.network import build_connectivity
+from sim.model.params import CELL_TYPES, SUFFIX, Scenario
+from sim.model.pharmacology import Pharmacology
+from sim.model.scenario import load_scenario
+from sim.model.vesicles import BoutonParameters
 
 POOLS = ("rrp", "surface", "recycling", "reserve")
 
@@ -405,7 +405,7 @@ class ReferenceModel(mesa.Model):
             self.step()
 
     def summary(self) -> dict[str, float]:
-        """Readouts after the warm-up, named as in ``sim.readouts.summarise``."""
+        """Readouts after the warm-up, named as in ``sim.model.readouts.summarise``."""
         span_s = (self.count_to - self.count_from) * self.dt_s
         out = {key: total / self.n_rows for key, total in self.sums.items()} if self.n_rows else {}
         for kind, cells in self.by_kind.items():
@@ -435,7 +435,7 @@ SMALL = ["network.n_neurons=150", "network.excitatory_in_degree=40", "network.in
 
 
 if __name__ == "__main__":
-    normal = Path(__file__).resolve().parents[1] / "scenarios" / "normal.toml"
+    normal = Path(__file__).resolve().parents[2] / "scenarios" / "normal.toml"
     scenario, _ = load_scenario(normal, SMALL + sys.argv[1:])
     result = run_reference(scenario, "vehicle", seed=1)
     for key, value in result.items():

@@ -10,9 +10,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from sim.folders import toml_reference
-from sim.limits import MAX_STEPS, check_scenario, check_seed
-from sim.params import (
+from sim.model.limits import MAX_STEPS, check_scenario, check_seed
+from sim.model.params import (
     CELL_TYPES,
     STIMULUS_KEYS,
     ConditionParams,
@@ -24,6 +23,7 @@ from sim.params import (
     check_known_keys,
     did_you_mean,
 )
+from sim.runs.folders import toml_reference
 
 TOP_LEVEL = ("name", "description", "seed", "extends", "network", "neurons", "synapses", "vesicles",
              "adenosine", "synapsin", "glutamate", "pharmacology", "protocol", "conditions")
@@ -261,7 +261,7 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
 
     ``overrides`` are ``--set`` assignments (``dotted.key=value`` text); ``values``
     are dotted keys with Python values, set after them. A network or protocol
-    above the size limits of :mod:`sim.limits` is refused unless ``allow_large``.
+    above the size limits of :mod:`sim.model.limits` is refused unless ``allow_large``.
     """
     path = Path(path)
     data, files = load_raw(path)

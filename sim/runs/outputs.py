@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.csv_cells import defuse_formulas
 from sim.errors import OutputError
-from sim.oserrors import check_writable, removed_on_error
-from sim.stale_files import remove_stale_stages
+from sim.runs.csv_cells import defuse_formulas
+from sim.runs.oserrors import check_writable, removed_on_error
+from sim.runs.stale_files import remove_stale_stages
 
 PACKAGES = ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "matplotlib", "networkx", "statsmodels", "SALib",
             "dask", "distributed")
@@ -55,7 +55,7 @@ def git_commit() -> str | None:
 
 def temporary_path(path: Path) -> Path:
     """Where ``path`` is written before it is renamed into place: ``.NAME.tmp-PID`` beside it (a dead writer's
-    file is removed by :mod:`sim.stale_files`)."""
+    file is removed by :mod:`sim.runs.stale_files`)."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
@@ -84,7 +84,7 @@ def write_json(path: Path, data: dict) -> None:
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:
     """Write a parquet or CSV table atomically, chosen by the file's suffix (CSV text cells that a spreadsheet
-    would run as formulas are quoted: :func:`sim.csv_cells.defuse_formulas`)."""
+    would run as formulas are quoted: :func:`sim.runs.csv_cells.defuse_formulas`)."""
     if path.suffix == ".parquet":
         write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False, engine="pyarrow"))
     else:
@@ -100,7 +100,7 @@ def check_new_output(out: Path, overwrite: bool) -> None:
         raise OutputError(f"--out {out}: folder exists and is not empty; choose a new folder or pass --overwrite")
     check_writable(out)
     if overwrite and out.is_dir():
-        from sim.overwrite import check_replaceable  # it imports this module
+        from sim.runs.overwrite import check_replaceable  # it imports this module
 
         check_replaceable(out)
 

@@ -32,10 +32,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.folders import toml_reference
-from sim.limits import check_runs, check_scenario, check_seed
-from sim.params import Scenario, ScenarioError, did_you_mean
-from sim.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted
+from sim.model.limits import check_runs, check_scenario, check_seed
+from sim.model.params import Scenario, ScenarioError, did_you_mean
+from sim.model.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted
+from sim.runs.folders import toml_reference
 
 EXPERIMENT_KEYS = ("name", "description", "master_seed", "replicates", "scenarios", "conditions", "reference",
                    "readouts", "levels", "scenario", "quick")
@@ -105,7 +105,7 @@ class Experiment:
     levels: dict[str, list]
     scenario_data: dict[str, dict] = field(default_factory=dict)   # scenario name -> merged raw dict
     scenario_files: dict[str, list[Path]] = field(default_factory=dict)
-    model: str = "simulation"              # what a run computes (sim.batch.run_function)
+    model: str = "simulation"              # what a run computes (sim.runs.batch.run_function)
 
     def runs(self) -> list[RunSpec]:
         """Every run, in a fixed order: scenario, condition, levels, replicate."""
@@ -159,7 +159,7 @@ def load_experiment(path: str | Path, quick: bool = False, master_seed: int | No
 
     ``quick`` selects the file's ``quick`` variant (fewer replicates, its partial
     scenario merged on top of ``[scenario]``); ``master_seed`` replaces the file's.
-    Runs and scenarios above the size limits of :mod:`sim.limits` are refused,
+    Runs and scenarios above the size limits of :mod:`sim.model.limits` are refused,
     before the list of runs is built, unless ``allow_large``.
     """
     path = Path(path).resolve()
@@ -198,8 +198,8 @@ def load_experiment(path: str | Path, quick: bool = False, master_seed: int | No
 def _metric_names(scenario_json: str, condition: str, source: str) -> tuple[str, ...]:
     import json
 
-    from sim.model import SynapseNetworkModel
-    from sim.readouts import run_results
+    from sim.model.model import SynapseNetworkModel
+    from sim.model.readouts import run_results
 
     data = json.loads(scenario_json)
     protocol = data.get("protocol", {})

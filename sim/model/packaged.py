@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.params import ScenarioError, did_you_mean
+from sim.model.params import ScenarioError, did_you_mean
 
 SUFFIX = ".toml"
 #: kind of file -> its folder inside ``scenarios/`` ("" is the folder itself)
@@ -28,7 +28,7 @@ NOT_SCENARIOS = tuple(f for f in FOLDERS.values() if f)
 
 def scenarios_dir() -> Path:
     """The folder of the packaged files: the installed copy ``sim/scenarios``, else the checkout's ``scenarios/``."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]          # sim/
     installed = here / "scenarios"
     return installed if installed.is_dir() else here.parent / "scenarios"
 

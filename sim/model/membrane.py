@@ -1,6 +1,6 @@
 """Leaky integrate-and-fire membranes with AMPA, NMDA, GABA_A and background currents: constants and state.
 
-The update itself runs in the compiled fast clock (``sim.kernels.fast_step``).
+The update itself runs in the compiled fast clock (``sim.model.kernels.fast_step``).
 
 Currents are expressed as the depolarisation (mV) they would hold the membrane
 at: ``tau_m dV/dt = (v_rest - V) + g_ampa (1 - ampa_block) + g_nmda (1 - nmda_block)
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.kernels import poisson_cdf_table
-from sim.params import NeuronParams, SynapseParams
+from sim.model.kernels import poisson_cdf_table
+from sim.model.params import NeuronParams, SynapseParams
 
 #: a drawn threshold is kept at least this far above the reset potential (mV)
 MIN_THRESHOLD_ABOVE_RESET_MV = 1.0
@@ -33,7 +33,7 @@ class MembraneConstants:
     refractory_steps: np.ndarray
     background_p: np.ndarray     # mean background events per step
     background_row: np.ndarray   # row of ``background_cdf`` for this neuron's mean
-    background_cdf: np.ndarray   # Poisson distribution functions of the distinct means (``sim.kernels``), flat
+    background_cdf: np.ndarray   # Poisson distribution functions of the distinct means (``sim.model.kernels``), flat
     jump_background: np.ndarray  # mV per event
     jump_ampa: np.ndarray        # mV per glutamate quantum
     jump_nmda: np.ndarray

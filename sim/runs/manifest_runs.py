@@ -1,7 +1,7 @@
 """The runs listed in a batch manifest, checked field by field (``run.py reproduce`` re-runs them).
 
 Each entry of the manifest's ``runs`` is ``RunSpec.as_dict()``: the fields of
-:class:`sim.experiment.RunSpec` (``sample`` only for sweeps) plus ``key``.
+:class:`sim.runs.experiment.RunSpec` (``sample`` only for sweeps) plus ``key``.
 A missing, unknown or mistyped field, or a run of a scenario the manifest does
 not hold, is an OutputError naming the manifest, the run and the field.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.experiment import RunSpec
-from sim.outputs import OutputError
+from sim.runs.experiment import RunSpec
+from sim.runs.outputs import OutputError
 
 FIELDS = {"index": int, "run_id": str, "scenario": str, "condition": str, "levels": dict, "replicate": int,
           "seed": int}

@@ -28,9 +28,9 @@ from typing import Any
 
 import mesa
 
-from sim.interactive import SCENARIO_DIR
-from sim.model import SynapseNetworkModel
-from sim.scenario import load_scenario
+from sim.model.interactive import SCENARIO_DIR
+from sim.model.model import SynapseNetworkModel
+from sim.model.scenario import load_scenario
 
 
 def scenario_file(scenario: str | Path) -> Path:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.params import ConditionParams, PharmacologyParams
+from sim.model.params import ConditionParams, PharmacologyParams
 
 
 def occupancy(c_uM: float, half_uM: float) -> float:

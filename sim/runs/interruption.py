@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-RUNS_DIR = "runs"           # as sim.batch.RUNS_DIR (not imported: that would load the model)
+RUNS_DIR = "runs"           # as sim.runs.batch.RUNS_DIR (not imported: that would load the model)
 FINISHED = "summary.json"   # a finished run's file in its run folder
 
 _runs: dict[Path, str] = {}        # folder -> how to finish

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sim.outputs import OutputError
+from sim.runs.outputs import OutputError
 
 SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 CONNECT_SHARE = 0.8    # of the deadline for Dask's connect, so that its own error (e.g. refused) comes first

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from sim.errors import OutputError
-from sim.folder_lock import check_not_in_use
-from sim.folders import has_content
+from sim.runs.folder_lock import check_not_in_use
+from sim.runs.folders import has_content
 
 MANIFEST = "manifest.json"
 TOOL_KINDS = ("simulate", "batch", "sweep", "calibration")   # the "kind" of every manifest.json run.py writes
