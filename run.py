@@ -174,7 +174,8 @@ def batch(args: argparse.Namespace, argv: list[str]) -> int:
 def sweep(args: argparse.Namespace, argv: list[str]) -> int:
     """Run a sweep into a folder, then write sweep.parquet, sensitivity.csv and figures; exit 1 if a run failed."""
     from analysis.sensitivity import console_lines, write_sweep_outputs
-    from sim.runs.sweep import load_sweep, write_sweep_table
+    from sim.runs.store import write_sweep_table
+    from sim.runs.sweep import load_sweep
 
     _check_execution_options(args)
     code = _run_and_report(load_sweep(args.sweep, quick=args.quick, allow_large=args.allow_large), args, argv)
@@ -259,10 +260,11 @@ def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
     """Fit the calibration's parameters, profile them, write calibration.json/.md and evaluations.csv;
     exit 1 if a run failed."""
     from analysis.calibration_fit import fit, profiles
-    from analysis.calibration_objective import EvaluationStore, open_folder
+    from analysis.calibration_objective import EvaluationStore
     from analysis.calibration_outputs import write_outputs
     from analysis.validate import run_measurements
     from sim.runs.calibration import load_calibration
+    from sim.runs.calibration_runs import EvaluationRunner, open_folder
     from sim.runs.outputs import utc_now
 
     _check_execution_options(args)
@@ -271,7 +273,8 @@ def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
                            allow_large=args.allow_large)
     open_folder(args.out, cal, argv, args.resume)
     interruption.keep_runs(args.out, "rerun with --resume to finish")
-    store = EvaluationStore(cal, args.out, argv, args.workers, args.backend, args.scheduler, not args.quiet)
+    runner = EvaluationRunner(cal, args.out, argv, args.workers, args.backend, args.scheduler)
+    store = EvaluationStore(cal, runner, not args.quiet)
     try:
         result = fit(cal, store)
         profile = profiles(cal, store.evaluate, result)
@@ -312,8 +315,8 @@ def _load_engine() -> None:
 
 def _check_resumable(folder: Path, exp) -> bool:
     """Whether ``folder`` holds a batch of exactly ``exp``'s runs (resume it); another batch is an error."""
-    from sim.runs.batch import MANIFEST, read_manifest
     from sim.runs.folders import has_content
+    from sim.runs.store import MANIFEST, read_manifest
 
     if not (folder / MANIFEST).is_file():
         if has_content(folder):
@@ -329,7 +332,7 @@ def _check_resumable(folder: Path, exp) -> bool:
 def report(args: argparse.Namespace, argv: list[str]) -> int:
     """Write DIR/report.html and DIR/report.pdf (and statistics.csv or sensitivity.csv) for a batch or sweep."""
     from analysis.report_folder import build_report
-    from sim.runs.summaries import rebuild_tables
+    from sim.runs.store import rebuild_tables
 
     interruption.keep_partial(args.folder, "rerun report to finish the report")
     rebuild_tables(args.folder)   # summary.parquet (and sweep.parquet) as the runs on disk give them
@@ -342,9 +345,8 @@ def reproduce(args: argparse.Namespace, argv: list[str]) -> int:
     """Re-run runs of a batch folder; exit code 1 if any output differs."""
     import random
 
-    from sim.runs.batch import MANIFEST, read_manifest, reproduce_batch
-    from sim.runs.manifest_runs import manifest_specs
-    from sim.runs.summaries import check_tables
+    from sim.runs.batch import reproduce_batch
+    from sim.runs.store import MANIFEST, check_tables, manifest_specs, read_manifest
 
     if args.workers is not None and args.workers < 1:
         raise OutputError(f"--workers {args.workers}: allowed: 1 or more")

@@ -29,7 +29,7 @@ import numpy as np
 from scipy import optimize
 
 from analysis.calibration_objective import Evaluate, Evaluation, EvaluationStore
-from sim.runs.calibration import Calibration
+from sim.runs.store import Calibration
 
 SIMPLEX_STEP = 0.1       # Nelder-Mead's first steps, a share of each range (assumption: coarse enough to see
                          # the parameters' effects above the noise left by common random numbers)

@@ -2,8 +2,8 @@
 
 Every evaluation of the objective is one batch of the calibration's
 experiment with the parameter values set, run by ``sim.runs.batch`` into
-``OUT/evaluations/<hash>/`` (eight hex digits of the parameter vector,
-``sim.runs.calibration.vector_hash``). Every batch uses the experiment's master
+``OUT/evaluations/<hash>/`` (eight hex digits of the parameter vector) by
+:mod:`sim.runs.calibration_runs`. Every batch uses the experiment's master
 seed, so all evaluations share their run seeds (common random numbers): the
 objective changes only through the parameters. A finished evaluation folder
 is reused, an interrupted one resumed, so a killed calibration loses no run.
@@ -18,26 +18,18 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from analysis.report import load_batch
 from analysis.validate import ValidationData, measure_with, run_measurements
-from sim.runs.batch import MANIFEST, is_finished, read_manifest, run_batches
-from sim.runs.calibration import Calibration, GroupRef, Target, vector_hash
-from sim.runs.executors import make_executor
-from sim.runs.folders import has_content
-from sim.runs.outputs import OutputError, utc_now, write_json
-from sim.runs.summaries import rebuild_tables
+from sim.runs.store import Calibration, GroupRef, OutputError, Target, load_batch
 
-EVALUATIONS_DIR = "evaluations"
 PENALTY = 1e6            # added to the objective for each target that could not be measured
-KIND = "calibration"     # the kind of OUT/manifest.json
 
 
 # --------------------------------------------------------------------------- the objective
@@ -77,29 +69,18 @@ def objective(targets: Sequence[Target], measured: dict[str, float]) -> float:
     return float(total)
 
 
-# --------------------------------------------------------------------------- the folder
-
-
-def open_folder(out: Path, cal: Calibration, command: list[str], resume: bool) -> None:
-    """Create ``OUT`` with its manifest, or check that a resumed one holds this calibration."""
-    path = out / MANIFEST
-    if resume:
-        if not path.is_file():
-            raise OutputError(f"--out {out}: no {MANIFEST} of a calibration; nothing to resume (leave out --resume)")
-        manifest = read_manifest(out, KIND, with_runs=False)
-        if manifest.get("calibration_sha256") != cal.sha256 or manifest.get("quick") != cal.quick:
-            raise OutputError(f"--out {out}: holds another calibration (the file or --quick differ); resume needs "
-                              f"the same file and options, or choose a new folder")
-        return
-    if has_content(out):
-        raise OutputError(f"--out {out}: folder exists and is not empty; use --resume to finish it or choose a "
-                          f"new folder")
-    (out / EVALUATIONS_DIR).mkdir(parents=True, exist_ok=True)
-    write_json(path, {"kind": KIND, "command": " ".join(["run.py", *command]), "calibration_file": str(cal.path),
-                      "calibration_sha256": cal.sha256, "quick": cal.quick, "started_utc": utc_now()})
-
-
 # --------------------------------------------------------------------------- the store
+
+
+class Runner(Protocol):
+    """What runs the evaluations' batches (``sim.runs.calibration_runs.EvaluationRunner``, given by run.py)."""
+
+    folder: Path
+    batches_run: int
+
+    def run(self, vectors: dict[str, tuple[float, ...]]) -> tuple[dict[str, bool], float]: ...
+
+    def close(self, cancel: bool = False) -> None: ...
 
 
 @dataclass
@@ -120,23 +101,23 @@ class Evaluation:
 
 @dataclass
 class EvaluationStore:
-    """Evaluates parameter vectors as batches, remembers them, and prints one line per evaluation."""
+    """Evaluates parameter vectors through a runner of their batches, remembers them, and prints one line per
+    evaluation."""
 
     cal: Calibration
-    out: Path
-    command: list[str]
-    workers: int | None = None
-    backend: str = "local"
-    scheduler: str | None = None
+    runner: Runner
     progress: bool = True
     log: object = sys.stderr
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
-    batches_run: int = 0                 # batches this invocation ran (fully or in part)
-    _executor: object = None
 
     @property
     def folder(self) -> Path:
-        return self.out / EVALUATIONS_DIR
+        return self.runner.folder
+
+    @property
+    def batches_run(self) -> int:
+        """Batches this invocation ran (fully or in part)."""
+        return self.runner.batches_run
 
     def best(self) -> Evaluation | None:
         return min(self.evaluations.values(), key=lambda e: e.objective, default=None)
@@ -153,23 +134,10 @@ class EvaluationStore:
 
     def evaluate(self, vectors: Sequence[tuple[float, ...]], phase: str) -> list[Evaluation]:
         """Evaluate parameter vectors (values in the order of the calibration's parameters): the new ones as one
-        set of batches in one pool of workers, the known ones from memory or from their finished folders."""
-        hashes = [vector_hash(self.cal.assignment(v)) for v in vectors]
+        set of batches, the known ones from memory or from their finished folders."""
+        hashes = [self.cal.vector_hash(v) for v in vectors]
         new = {h: v for h, v in zip(hashes, vectors, strict=True) if h not in self.evaluations}
-        jobs, reused = [], {}
-        for h, values in new.items():
-            exp, folder = self.cal.experiment_at(values), self.folder / h
-            done = (folder / MANIFEST).is_file() and all(is_finished(folder, s) for s in exp.runs())
-            reused[h] = done
-            if done:
-                rebuild_tables(folder)   # a killed batch's summary can lag its finished runs
-            else:
-                jobs.append((exp, folder, (folder / MANIFEST).is_file()))
-        clock = time.perf_counter()
-        if jobs:
-            run_batches(jobs, self.command, progress=False, executor=self.executor())
-            self.batches_run += len(jobs)
-        seconds = (time.perf_counter() - clock) / max(len(jobs), 1)
+        reused, seconds = self.runner.run(new)
         for h, values in new.items():
             self.evaluations[h] = self._measure(h, values, phase, reused[h], 0.0 if reused[h] else seconds)
             self._print(self.evaluations[h])
@@ -194,15 +162,8 @@ class EvaluationStore:
             return ValidationData(self.folder, measure_with(per_run)).runs(h), failed
         return summary[summary["status"] == "ok"].reset_index(drop=True), failed
 
-    def executor(self):
-        if self._executor is None:
-            self._executor = make_executor(self.backend, self.workers, self.scheduler)
-        return self._executor
-
     def close(self, cancel: bool = False) -> None:
-        if self._executor is not None:
-            self._executor.close(cancel=cancel)
-            self._executor = None
+        self.runner.close(cancel=cancel)
 
     def _print(self, e: Evaluation) -> None:
         if not self.progress:

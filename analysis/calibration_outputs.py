@@ -14,8 +14,7 @@ import pandas as pd
 
 from analysis.calibration_fit import FitResult, Profile
 from analysis.calibration_objective import EvaluationStore, standardised_error
-from sim.runs.calibration import Calibration
-from sim.runs.outputs import git_commit, utc_now, versions, write_json, write_table, write_text
+from sim.runs.store import Calibration, git_commit, utc_now, versions, write_json, write_table, write_text
 
 FILES = ("calibration.json", "calibration.md", "evaluations.csv")
 
@@ -32,15 +31,9 @@ def evaluations_table(cal: Calibration, store: EvaluationStore) -> pd.DataFrame:
 
 
 def target_rows(cal: Calibration, store: EvaluationStore, result: FitResult) -> list[dict]:
-    best = store.evaluations[_hash(cal, result)]
+    best = store.evaluations[cal.vector_hash(result.values)]
     return [{**t.as_dict(), "measured": best.measured[t.name],
              "standardised_error": standardised_error(t, best.measured[t.name])} for t in cal.targets]
-
-
-def _hash(cal: Calibration, result: FitResult) -> str:
-    from sim.runs.calibration import vector_hash
-
-    return vector_hash(cal.assignment(result.values))
 
 
 def calibration_record(cal: Calibration, store: EvaluationStore, result: FitResult, profiles: list[Profile],
@@ -69,7 +62,7 @@ def calibration_record(cal: Calibration, store: EvaluationStore, result: FitResu
         "master_seed": exp.master_seed,
         "run_seeds": [{"run": s.run_id, "key": s.key, "seed": s.seed} for s in exp.runs()],
         "objective": result.objective,
-        "evaluation": _hash(cal, result),
+        "evaluation": cal.vector_hash(result.values),
         "parameters": parameters,
         "targets": target_rows(cal, store, result),
         "optimiser": {"method": result.method, "seed": cal.optimiser.seed, "budget": cal.optimiser.budget,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis import stats
 from sim.model.params import Scenario, ScenarioError, schema_fields
-from sim.model.scenario import build_scenario
+from sim.runs.store import stored_scenarios
 
 UNIT_WORDS = {"uM": "µM", "um^3": "µm³", "uM/s": "µM/s", "1": "1", "": ""}   # "1": dimensionless
 SKIP_KEYS = ("name", "description", "seed", "extends")
@@ -68,15 +68,7 @@ def _with_unit(value: object, unit: str) -> str:
     return f"{_fmt(value)} {unit}".strip()
 
 
-def validated(manifest: dict) -> dict[str, Scenario | None]:
-    """Each scenario of the manifest as the typed Scenario the runs used (None if it no longer validates)."""
-    out = {}
-    for name, data in manifest.get("scenarios", {}).items():
-        try:
-            out[name] = build_scenario(data, f"manifest:{name}")
-        except (ScenarioError, TypeError, ValueError):
-            out[name] = None
-    return out
+
 
 
 def _as_dict(scenario: Scenario) -> dict:
@@ -221,7 +213,7 @@ def software_section(manifest: dict) -> Section:
 
 def scenario_differences(manifest: dict) -> pd.DataFrame:
     """Parameters whose value differs between the scenarios: key, unit, one column per scenario."""
-    scenarios = validated(manifest)
+    scenarios = stored_scenarios(manifest)
     flat = {}
     for name, s in scenarios.items():
         raw = _as_dict(s) if s is not None else manifest["scenarios"][name]
@@ -251,7 +243,7 @@ def differences_section(manifest: dict) -> Section:
 
 def scenario_sections(manifest: dict) -> list[Section]:
     """Model, protocol, drugs and parameters of the manifest's reference scenario, and the scenarios' differences."""
-    scenarios = validated(manifest)
+    scenarios = stored_scenarios(manifest)
     ref_name = manifest.get("reference", {}).get("scenario") or next(iter(scenarios), None)
     ref = scenarios.get(ref_name) or next((s for s in scenarios.values() if s is not None), None)
     out: list[Section] = []

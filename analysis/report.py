@@ -42,11 +42,8 @@ from analysis.report_render import (
     warnings_html,
     write_pdf,
 )
-from sim.runs.batch import MANIFEST, RUNS_DIR, read_manifest
-from sim.runs.outputs import OutputError, write_table, write_text
+from sim.runs.store import RUNS_DIR, SUMMARY_FILES, load_batch, write_table, write_text
 
-SUMMARY = "summary.parquet"
-REQUIRED_COLUMNS = ("run_id", "scenario", "condition", "replicate", "status")
 DEFAULT_READOUTS = ("evoked_release_glu_per_pulse", "released_glu_per_s", "glutamate_released_per_s",
                     "ambient_glutamate_uM", "recycling_flux_glu_per_s", "recycling_flux_gaba_per_s", "rate_glu_hz",
                     "rate_gaba_hz", "adenosine_uM")
@@ -58,31 +55,7 @@ MAX_DOSE_FIGURES = 4
 # --------------------------------------------------------------------------- loading and checking
 
 
-def load_batch(folder: Path) -> tuple[dict, pd.DataFrame]:
-    """The manifest and summary of a batch folder; anything unusable is an OutputError."""
-    if not folder.is_dir():
-        raise OutputError(f"{folder}: not a folder; report needs a batch output folder (run.py batch --out DIR)")
-    manifest = read_manifest(folder, "batch")
-    for key, typ in (("scenarios", dict), ("reference", dict), ("runs", list)):
-        if not isinstance(manifest.get(key), typ):
-            raise OutputError(f"{folder / MANIFEST}: '{key}' is missing or malformed; not a complete batch manifest")
-    path = folder / SUMMARY
-    if not path.is_file():
-        raise OutputError(f"{folder}: no {SUMMARY}; the batch has no results yet (finish it with run.py batch "
-                          f"EXPERIMENT --out {folder} --resume)")
-    try:
-        summary = pd.read_parquet(path)
-    except Exception as err:  # noqa: BLE001 - pyarrow raises several types for a damaged file
-        raise OutputError(f"{path}: unreadable ({type(err).__name__}: {str(err).splitlines()[0][:120]})") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in summary]
-    if missing:
-        raise OutputError(f"{path}: missing column(s) {', '.join(missing)}; not a batch summary")
-    ok = summary[summary["status"] == "ok"]
-    if ok.empty:
-        first = next((e for e in summary.get("error", []) if isinstance(e, str) and e), "none recorded")
-        raise OutputError(f"{folder}: no successful runs in {SUMMARY} ({len(summary)} run(s); "
-                          f"first error: {first[:160]})")
-    return manifest, summary
+
 
 
 @dataclass
@@ -107,7 +80,7 @@ def choose_readouts(manifest: dict, ok: pd.DataFrame, warnings: list[str]) -> li
     out = []
     for r in wanted:
         if r not in ok:
-            warnings.append(f"readout '{r}' is not a column of {SUMMARY}; skipped")
+            warnings.append(f"readout '{r}' is not a column of {SUMMARY_FILES[0]}; skipped")
         elif not np.isfinite(pd.to_numeric(ok[r], errors="coerce")).any():
             warnings.append(f"readout '{r}' has no finite value in any run; skipped")
         else:
@@ -197,7 +170,7 @@ def timeseries_readouts(folder: Path, a: Analysis) -> list[str]:
 
 def make_figures(folder: Path, a: Analysis) -> list[Callable[[], rf.ReportFigure]]:
     """The report's figures, in order, as functions that draw them (drawn one at a time, then closed)."""
-    ref = methods.validated(a.manifest).get(a.reference["scenario"])
+    ref = methods.stored_scenarios(a.manifest).get(a.reference["scenario"])
     warmup = ref.protocol.warmup_s if ref else 0.0
     stimuli = [s.start_s for s in ref.protocol.stimuli if s.kind != "fm_dye"] if ref else []
     out: list[Callable[[], rf.ReportFigure]] = []

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from analysis.report import build_batch_report
 from analysis.sweep_report import build_sweep_report
-from sim.errors import OutputError
-from sim.runs.batch import read_manifest
+from sim.runs.store import OutputError, read_manifest
 
 
 def is_sweep_folder(folder: Path) -> bool:

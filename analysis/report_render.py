@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis import report_figures as rf
 from analysis.mpl_text import plain
-from sim.runs.outputs import temporary_path
+from sim.runs.store import temporary_path
 
 
 @dataclass

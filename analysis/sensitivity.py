@@ -46,9 +46,15 @@ import pandas as pd  # noqa: E402
 from analysis.mpl_text import plain, plain_all  # noqa: E402
 from analysis.report_figures import STYLE, ReportFigure  # noqa: E402
 from analysis.stats import name_of, unit_of  # noqa: E402
-from sim.runs.batch import read_manifest  # noqa: E402
-from sim.runs.outputs import OutputError, write_bytes, write_table  # noqa: E402
-from sim.runs.sweep import SWEEP_TABLE, Parameter, parameters_from_sweep, salib_problem, sweep_table  # noqa: E402
+from sim.runs.store import (  # noqa: E402
+    SWEEP_TABLE,
+    Parameter,
+    load_sweep_results,
+    parameters_from_sweep,
+    salib_problem,
+    write_bytes,
+    write_table,
+)
 
 RESPONSES = "responses.parquet"
 SENSITIVITY = "sensitivity.csv"
@@ -101,24 +107,7 @@ class SweepAnalysis:
 # --------------------------------------------------------------------------- loading and responses
 
 
-def load_sweep_folder(folder: Path) -> tuple[dict, pd.DataFrame]:
-    """The manifest and run table of a sweep folder (``sweep.parquet``, rebuilt from ``summary.parquet`` if absent)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise OutputError(f"{folder}: not a folder; expected a sweep output folder (run.py sweep --out DIR)")
-    manifest = read_manifest(folder, "sweep")
-    if not isinstance(manifest.get("sweep"), dict):
-        raise OutputError(f"{folder / 'manifest.json'}: 'sweep' is missing or malformed; not a complete sweep manifest")
-    for name in (SWEEP_TABLE, "summary.parquet"):
-        path = folder / name
-        if path.is_file():
-            try:
-                frame = pd.read_parquet(path)
-            except Exception as err:  # noqa: BLE001 - pyarrow raises several types for a damaged file
-                raise OutputError(f"{path}: unreadable ({type(err).__name__})") from None
-            return manifest, frame if name == SWEEP_TABLE else sweep_table(frame, manifest)
-    raise OutputError(f"{folder}: no {SWEEP_TABLE} or summary.parquet; the sweep has no results yet (finish it "
-                      f"with run.py sweep SWEEP --out {folder} --resume)")
+
 
 
 def response_table(manifest: dict, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -242,7 +231,7 @@ def _not_computable(design: str, y: np.ndarray) -> str:
 def analyse_sweep(folder: Path) -> SweepAnalysis:
     """Load a sweep folder and compute its responses and indices."""
     folder = Path(folder)
-    manifest, runs = load_sweep_folder(folder)
+    manifest, runs = load_sweep_results(folder)
     parameters = parameters_from_sweep(manifest["sweep"])
     responses, analysed, notes = response_table(manifest, runs)
     indices, index_notes = sensitivity_indices(manifest, parameters, responses, analysed)

@@ -44,7 +44,7 @@ from analysis.sensitivity import (
     sweep_figures,
     write_sweep_tables,
 )
-from sim.runs.outputs import write_bytes, write_text
+from sim.runs.store import write_bytes, write_text
 
 MAX_RESPONSE_ROWS = 200     # rows of the responses table shown in the HTML (all are in responses.csv)
 MAX_MANIFEST_RUNS = 10      # runs listed in the HTML's manifest (all are in manifest.json)

@@ -34,13 +34,11 @@ from scipy import stats as sps
 from statsmodels.stats.weightstats import ttost_ind
 
 from analysis import stats
-from analysis.report import load_batch
 from analysis.report_render import fmt_p, p_text
 from sim.model.packaged import scenarios_dir
 from sim.model.params import Scenario, StimulusParams
 from sim.model.scenario import build_scenario
-from sim.runs.batch import RUNS_DIR
-from sim.runs.outputs import OutputError
+from sim.runs.store import RUNS_DIR, OutputError, load_batch
 
 VALIDATION_DIR = scenarios_dir() / "experiments" / "validation"
 #: the experiments, in the order they run; with ``--seed N`` experiment i gets master seed N + i

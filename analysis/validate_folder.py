@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.runs.oserrors import check_writable
-from sim.runs.outputs import OutputError, utc_now, write_json
+from sim.runs.store import OutputError, utc_now, write_json
 
 MARKER = "validate.json"
 KIND = "validate"

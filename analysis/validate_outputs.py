@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis import validate_figures
 from analysis.validate import FINDINGS, ValidationData, markdown
-from sim.runs.outputs import write_bytes, write_table, write_text
+from sim.runs.store import write_bytes, write_table, write_text
 
 
 def write_outputs(out: Path, rows: pd.DataFrame, data: ValidationData, header: dict[str, str]) -> None:

@@ -67,7 +67,7 @@ def _dotted(overrides: dict[str, Any]) -> dict[str, Any]:
 
 def _load(scenario: str | Path, condition: str | None, sets: Sequence[str] | str, seed: int | None,
           allow_large: bool, overrides: dict[str, Any]) -> tuple[Scenario, Path]:
-    """The validated scenario and its file."""
+    """The stored_scenarios scenario and its file."""
     from sim.model.scenario import load_scenario as load_file
 
     path = packaged.resolve(scenario, "scenario")
@@ -83,7 +83,7 @@ def _load(scenario: str | Path, condition: str | None, sets: Sequence[str] | str
 
 def load_scenario(scenario: str | Path = "normal", condition: str | None = None, *, sets: Sequence[str] | str = (),
                   seed: int | None = None, allow_large: bool = False, **overrides: Any) -> Scenario:
-    """A validated scenario (:class:`sim.model.params.Scenario`): a packaged name or a path, with overrides.
+    """A stored_scenarios scenario (:class:`sim.model.params.Scenario`): a packaged name or a path, with overrides.
 
     Values are in the units of docs/scenario_keys.md. With ``condition`` the
     scenario must define that drug condition (``vehicle`` always is). ``seed``
@@ -147,16 +147,16 @@ def run_experiment(experiment: str | Path, out: str | Path, workers: int | None 
     ``backend``/``scheduler``: ``"dask"`` and a scheduler address (docs/cluster.md).
     Runs that raised have ``status`` ``"error"`` (a warning counts them; resume retries them).
     """
-    import pandas as pd
 
     from sim.runs.experiment import load_experiment
+    from sim.runs.store import read_summary
 
     path = packaged.resolve(experiment, "experiment")
     call = _call("run_experiment", experiment, out, workers=workers, resume=resume, quick=quick, backend=backend,
                  scheduler=scheduler)
     _run_folder(lambda: load_experiment(path, quick=quick, allow_large=allow_large), Path(out), call, workers,
                 resume, backend, scheduler, progress, allow_large)
-    return pd.read_parquet(Path(out) / "summary.parquet")
+    return read_summary(Path(out))
 
 
 def run_sweep(sweep: str | Path, out: str | Path, workers: int | None = None, resume: bool = False,
@@ -171,7 +171,8 @@ def run_sweep(sweep: str | Path, out: str | Path, workers: int | None = None, re
     """
     import pandas as pd
 
-    from sim.runs.sweep import SWEEP_TABLE, load_sweep, write_sweep_table
+    from sim.runs.store import SWEEP_TABLE, write_sweep_table
+    from sim.runs.sweep import load_sweep
 
     path = packaged.resolve(sweep, "sweep")
     call = _call("run_sweep", sweep, out, workers=workers, resume=resume, quick=quick, backend=backend,
@@ -256,17 +257,14 @@ class Results:
     def summary(self) -> pd.DataFrame:
         """One row per finished or failed run, rebuilt from ``runs/`` at each access (as ``run.py report`` does):
         the run's identity, levels, ``status``, ``error`` and summary metrics."""
-        from sim.runs.batch import MANIFEST
-        from sim.runs.manifest_runs import manifest_specs
-        from sim.runs.summaries import stored_summary
+        from sim.runs.store import MANIFEST, manifest_specs, stored_summary
 
         return stored_summary(self.folder, manifest_specs(self.manifest, self.folder / MANIFEST))
 
     @property
     def sweep(self) -> pd.DataFrame:
         """A sweep folder's table (as ``sweep.parquet``): run identity, status, varied parameters and outputs."""
-        from sim.runs.outputs import OutputError
-        from sim.runs.sweep import sweep_table
+        from sim.runs.store import OutputError, sweep_table
 
         if self.kind != "sweep":
             raise OutputError(f"{self.folder}: a {self.kind} folder has no sweep table; allowed: a sweep folder")
@@ -281,37 +279,15 @@ class Results:
         return self._table(run_id, "pulses")
 
     def _table(self, run_id: str, name: str) -> pd.DataFrame:
-        import pandas as pd
+        from sim.runs.store import read_run_table
 
-        from sim.runs.batch import run_folder
-        from sim.runs.folders import check_run_id
-        from sim.runs.outputs import OutputError
-
-        check_run_id(run_id)
-        runs = self.runs
-        if run_id not in runs:
-            allowed = f"{runs[0]} to {runs[-1]} ({len(runs)} runs)" if runs else "none (the manifest lists no runs)"
-            raise OutputError(f"{self.folder}: run id {run_id!r}: not a run of this folder; allowed: {allowed}")
-        folder = run_folder(self.folder, {"run_id": run_id})
-        path = folder / f"{name}.parquet"
-        if not path.is_file():
-            raise OutputError(f"{path}: missing: {_why_missing(folder)}")
-        return pd.read_parquet(path)
-
-
-def _why_missing(run_folder: Path) -> str:
-    """Why a run folder holds no table: the run failed, wrote none (a test function) or has not finished."""
-    if (run_folder / "error.json").is_file():
-        return f"the run failed (see {run_folder / 'error.json'})"
-    if (run_folder / "summary.json").is_file():
-        return "the run stored no tables (a test-function sweep writes none)"
-    return "the run has not finished; resume the folder to run it"
+        return read_run_table(self.folder, self.manifest, run_id, name)
 
 
 def open_results(folder: str | Path) -> Results:
     """The batch or sweep folder ``folder`` (written by ``run.py batch``/``sweep`` or this module); a folder
     without a valid batch or sweep manifest is an OutputError."""
-    from sim.runs.batch import read_manifest
+    from sim.runs.store import read_manifest
 
     folder = Path(folder)
     return Results(folder, read_manifest(folder))

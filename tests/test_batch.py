@@ -14,9 +14,10 @@ from helpers import kill_batch_midway
 
 import sim.runs.batch
 from sim.model.params import ScenarioError
-from sim.runs.batch import read_manifest, reproduce_batch, run_batch
+from sim.runs.batch import reproduce_batch, run_batch
 from sim.runs.experiment import load_experiment, run_seed
 from sim.runs.outputs import OutputError
+from sim.runs.store import read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "scenarios" / "experiments" / "smoke.toml"

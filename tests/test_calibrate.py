@@ -18,6 +18,7 @@ from analysis.calibration_fit import fit, profile_of, profiles
 from analysis.calibration_objective import PENALTY, Evaluation, EvaluationStore, measure, objective
 from analysis.validate import run_measurements
 from sim.runs.calibration import Calibration, FreeParameter, GroupRef, OptimiserSettings, Target, load_calibration
+from sim.runs.calibration_runs import EvaluationRunner, open_folder
 
 BASELINE = ROOT / "scenarios" / "calibration" / "baseline_rates.toml"
 VEHICLE = GroupRef("normal", "vehicle")
@@ -166,13 +167,11 @@ def test_objective_on_synthetic_groups():
 
 
 def test_resume_reuses_finished_evaluations_and_finishes_interrupted_ones(tmp_path):
-    from analysis.calibration_objective import open_folder
-
     cal = load_calibration(write_calibration(tmp_path, calibration_text()), measures=tuple(run_measurements()))
     out = tmp_path / "out"
     open_folder(out, cal, ["calibrate"], resume=False)
     vectors = [(1500.0,), (1700.0,), (1900.0,)]
-    store = EvaluationStore(cal, out, ["calibrate"], workers=1, progress=False)
+    store = EvaluationStore(cal, EvaluationRunner(cal, out, ["calibrate"], workers=1), progress=False)
     first = store.evaluate(vectors, "optimiser")
     assert store.batches_run == 3 and not any(e.reused for e in first)
     assert store.evaluate(vectors[:1], "optimiser")[0] is first[0] and store.batches_run == 3, "kept in memory"
@@ -184,7 +183,7 @@ def test_resume_reuses_finished_evaluations_and_finishes_interrupted_ones(tmp_pa
     with pytest.raises(Exception, match="folder exists"):
         open_folder(out, cal, ["calibrate"], resume=False)
     open_folder(out, cal, ["calibrate"], resume=True)
-    again = EvaluationStore(cal, out, ["calibrate"], workers=1, progress=False)
+    again = EvaluationStore(cal, EvaluationRunner(cal, out, ["calibrate"], workers=1), progress=False)
     second = again.evaluate(vectors, "optimiser")
     again.close()
     assert again.batches_run == 1, "only the interrupted evaluation is run (resumed)"

@@ -30,7 +30,7 @@ from sim.runs.batch import prepare_folder
 from sim.runs.experiment import load_experiment
 from sim.runs.folder_lock import folder_lock
 from sim.runs.folders import LOCK_FILE, is_folder_name
-from sim.runs.summaries import check_tables
+from sim.runs.store import check_tables
 
 FAST = ["--quiet", *SHORT]
 CALIBRATION = ROOT / "scenarios" / "calibration" / "baseline_rates.toml"

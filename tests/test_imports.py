@@ -1,5 +1,11 @@
-"""The package's import structure: the model and its runs (``sim``) never import the analysis, no module imports
-another's private names, and there is no import cycle (function-level imports count too)."""
+"""The package's import structure: three layers with one-way imports, no module importing another's private
+names, and no import cycle (function-level imports count too).
+
+    sim.model   the scenario schema, model, agents, mechanisms, engine, readout table, reference model
+    sim.runs    designs, batch, executors, and sim.runs.store, the one door to the output folders
+    analysis    statistics, validation, reports and figures: through the door and the two tables only
+    sim, sim.api, run.py, app.py   the interfaces on top (sim and sim.api never import the analysis)
+"""
 
 from __future__ import annotations
 
@@ -14,10 +20,40 @@ def module_imports() -> dict[str, list[tuple[str, str]]]:
     """Each module of the packages -> the (module, name) pairs it imports from the packages, wherever in it."""
     graph = {}
     for package in PACKAGES:
-        for path in sorted((ROOT / package).glob("*.py")):
-            name = f"{package}.{path.stem}" if path.stem != "__init__" else package
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
             graph[name] = list(_imports(ast.parse(path.read_text(encoding="utf-8"))))
     return graph
+
+
+#: layer -> the modules (prefixes) it may import from the packages; sim.errors, the shared error type, is below all
+ALLOWED = {
+    "sim.model": ("sim.errors", "sim.model"),
+    "sim.runs": ("sim.errors", "sim.model", "sim.runs"),
+    "analysis": ("sim.errors", "analysis", "sim.runs.store", "sim.model.readouts", "sim.model.params"),
+}
+
+
+def layer_of(module: str) -> str | None:
+    return next((layer for layer in ALLOWED if module == layer or module.startswith(layer + ".")), None)
+
+
+def violations(graph: dict[str, list[tuple[str, str]]]) -> dict[str, list[str]]:
+    """Each module of a layer -> the imports its layer does not allow."""
+    found = {}
+    for module, deps in graph.items():
+        layer = layer_of(module)
+        if layer is None:
+            continue
+        bad = sorted({t for t, _ in deps if not _allowed(t, ALLOWED[layer])})
+        if bad:
+            found[module] = bad
+    return found
+
+
+def _allowed(target: str, prefixes: tuple[str, ...]) -> bool:
+    return any(target == p or target.startswith(p + ".") for p in prefixes)
 
 
 def _imports(tree: ast.AST):
@@ -59,6 +95,18 @@ def cycles(graph: dict[str, list[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return found
+
+
+def test_each_layer_imports_only_what_it_may():
+    assert violations(module_imports()) == {}
+
+
+def test_the_layer_check_finds_an_upward_import():
+    graph = {"sim.model.kernels": [("sim.runs.store", "")], "sim.runs.batch": [("analysis.report", "x")],
+             "analysis.report": [("sim.runs.batch", "read_manifest"), ("sim.runs.store", "load_batch")],
+             "sim.model.model": [("sim.model.kernels", "")]}
+    assert violations(graph) == {"sim.model.kernels": ["sim.runs.store"], "sim.runs.batch": ["analysis.report"],
+                                 "analysis.report": ["sim.runs.batch"]}
 
 
 def test_the_model_and_runs_never_import_the_analysis():

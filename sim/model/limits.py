@@ -21,8 +21,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.errors import OutputError
 from sim.model.params import Scenario, ScenarioError
-from sim.runs.outputs import OutputError
 
 ALLOW = "pass --allow-large to run it anyway"
 

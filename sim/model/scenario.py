@@ -23,13 +23,21 @@ from sim.model.params import (
     check_known_keys,
     did_you_mean,
 )
-from sim.runs.folders import toml_reference
 
 TOP_LEVEL = ("name", "description", "seed", "extends", "network", "neurons", "synapses", "vesicles",
              "adenosine", "synapsin", "glutamate", "pharmacology", "protocol", "conditions")
 #: a time within this fraction of a whole number of steps counts as whole: the floating-point error of decimal
 #: inputs (32.0 / 0.5, 0.3 / 0.1) is ~1e-16, and a mismatch of 1e-9 of the time changes no protocol
 STEP_TOLERANCE = 1e-9
+
+
+def toml_reference(value: object, path: Path, key: str) -> Path:
+    """A ``.toml`` file named in the file ``path`` (``extends``, ``scenarios``), relative to that file's folder;
+    it may lie anywhere (it is only read)."""
+    if not isinstance(value, str) or not value.endswith(".toml") or "\0" in value:
+        raise ScenarioError(f"{path}: {key}: expected the path of a .toml file (relative to {path.parent} or "
+                            f"absolute), got {value!r}")
+    return path.parent / value
 
 
 def read_toml(path: Path) -> dict:

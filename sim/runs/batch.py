@@ -1,11 +1,6 @@
 """Batch execution: an experiment's runs in worker processes, streamed to disk, resumable.
 
-Layout of a batch folder::
-
-    manifest.json        command, experiment text and hash, scenarios, every run's key and seed, versions
-    summary.parquet/.csv one row per run (sorted by run index), rebuilt as runs finish
-    runs/r00000/         summary.json, timeseries.parquet, pulses.parquet (a run's folder appears whole)
-    runs/r00007/         error.json instead, for a run that raised
+The folder's layout, and every read and write of it, is :mod:`sim.runs.store`.
 
 Workers only compute; the client process writes every file, so the outputs do
 not depend on the number of workers, their order or the backend
@@ -17,16 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
-import os
-import shutil
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
 
 from sim.model import testfunctions
 from sim.model.model import SynapseNetworkModel  # imported by the client, so that forked workers start with it loaded
@@ -35,14 +25,20 @@ from sim.model.scenario import build_scenario, scenario_hash
 from sim.runs.executors import make_executor
 from sim.runs.experiment import Experiment, RunSpec, run_scenario_data
 from sim.runs.folder_lock import folder_lock
-from sim.runs.folders import check_manifest_runs, check_run_id, has_content
-from sim.runs.manifest_runs import manifest_specs
-from sim.runs.outputs import OutputError, git_commit, utc_now, versions, write_json, write_table
+from sim.runs.folders import has_content
+from sim.runs.outputs import OutputError, git_commit, utc_now, versions, write_json
+from sim.runs.store import (
+    MANIFEST,
+    RUNS_DIR,
+    is_finished,
+    manifest_specs,
+    read_manifest,
+    run_folder,
+    write_error,
+    write_result,
+    write_summary,
+)
 
-RUNS_DIR = "runs"
-MANIFEST = "manifest.json"
-SUMMARY_FILES = ("summary.parquet", "summary.csv")
-FOLDER_KINDS = ("batch", "sweep")   # manifests of folders made by run_batches
 SUMMARY_SECONDS = 2.0   # rebuild summary.parquet at most this often while a batch runs
 
 
@@ -58,89 +54,6 @@ def run_function(model: str = "simulation") -> Callable[[dict, dict, str], dict]
     if model == "simulation":
         return execute_run
     return functools.partial(testfunctions.evaluate, model)
-
-
-# --------------------------------------------------------------------------- the folder
-
-
-def run_folder(out: Path, spec: RunSpec | dict) -> Path:
-    run_id = spec.run_id if isinstance(spec, RunSpec) else spec["run_id"]
-    return out / RUNS_DIR / check_run_id(run_id)
-
-
-def is_finished(out: Path, spec: RunSpec) -> bool:
-    return (run_folder(out, spec) / "summary.json").is_file()
-
-
-def _publish(out: Path, spec: RunSpec, write: Callable[[Path], None]) -> None:
-    """Write a run's files into a temporary folder, then move it into place whole."""
-    final = run_folder(out, spec)
-    stage = final.parent / f".{final.name}.partial-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
-    try:
-        write(stage)
-    except BaseException:      # e.g. a full disk: no half-written run folder stays behind
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(stage, final)
-
-
-def write_result(out: Path, spec: RunSpec, result: dict) -> None:
-    """Store a finished run: summary.json, timeseries.parquet and pulses.parquet."""
-    def write(stage: Path) -> None:
-        for name in ("timeseries", "pulses"):
-            if result.get(name) is not None:   # test functions have no tables
-                write_table(stage / f"{name}.parquet", result[name])
-        write_json(stage / "summary.json", {**spec.as_dict(), "status": "ok", "metrics": result["summary"]})
-    _publish(out, spec, write)
-
-
-def write_error(out: Path, spec: RunSpec, error: str) -> None:
-    """Store a run that raised, with its error."""
-    _publish(out, spec, lambda stage: write_json(stage / "error.json", {**spec.as_dict(), "status": "error",
-                                                                       "error": error}))
-
-
-def summary_frame(out: Path, specs: list[RunSpec]) -> pd.DataFrame:
-    """One row per run with a stored result or error, sorted by run index."""
-    rows = []
-    for spec in specs:
-        folder = run_folder(out, spec)
-        sample = {} if spec.sample is None else {"sample": spec.sample}
-        base = {"run_id": spec.run_id, **sample, "scenario": spec.scenario, "condition": spec.condition,
-                **spec.levels, "replicate": spec.replicate, "seed": spec.seed}
-        if (folder / "summary.json").is_file():
-            stored = json.loads((folder / "summary.json").read_text())
-            rows.append({**base, "status": "ok", "error": "", **stored["metrics"]})
-        elif (folder / "error.json").is_file():
-            stored = json.loads((folder / "error.json").read_text())
-            rows.append({**base, "status": "error", "error": stored["error"].strip().splitlines()[-1]})
-    return pd.DataFrame(rows)
-
-
-@contextlib.contextmanager
-def unreadable_runs(folder: Path) -> Iterator[None]:
-    """A stored run or manifest section that cannot be read is an OutputError naming the folder."""
-    try:
-        yield
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise OutputError(f"{folder / RUNS_DIR}: cannot rebuild the summary from the stored runs "
-                          f"({type(err).__name__}: {err})") from None
-
-
-def write_summary(out: Path, specs: list[RunSpec]) -> pd.DataFrame:
-    """Write ``summary.parquet``/``.csv`` from the stored runs (without any stored run: remove them)."""
-    with unreadable_runs(out):
-        frame = summary_frame(out, specs)
-    for name in SUMMARY_FILES:
-        if frame.empty:
-            (out / name).unlink(missing_ok=True)
-        else:
-            write_table(out / name, frame)
-    return frame
 
 
 # --------------------------------------------------------------------------- manifest
@@ -178,24 +91,6 @@ def batch_manifest(exp: Experiment, command: list[str] | str, specs: list[RunSpe
         "started_utc": started,
         "finished_utc": None,
     }
-
-
-def read_manifest(out: Path, kind: str | tuple[str, ...] = FOLDER_KINDS, with_runs: bool = True) -> dict:
-    """The manifest of a batch (or sweep, or with ``with_runs=False`` calibration) folder; a missing, corrupt or
-    foreign one is an OutputError."""
-    kinds = (kind,) if isinstance(kind, str) else kind
-    what = " or ".join(kinds)
-    path = out / MANIFEST
-    if not path.is_file():
-        raise OutputError(f"{out}: no {MANIFEST}; not a {what} output folder")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise OutputError(f"{path}: corrupt manifest ({err})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") not in kinds or (with_runs and "runs" not in manifest):
-        raise OutputError(f"{path}: not a {what} manifest (made by another command?)")
-    check_manifest_runs(manifest, path)
-    return manifest
 
 
 def prepare_folder(out: Path, exp: Experiment, command: list[str] | str, resume: bool) -> list[RunSpec]:

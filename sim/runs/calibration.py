@@ -168,6 +168,10 @@ class Calibration:
     def assignment(self, values: tuple[float, ...]) -> dict[str, float]:
         return {p.key: v for p, v in zip(self.parameters, values, strict=True)}
 
+    def vector_hash(self, values: tuple[float, ...]) -> str:
+        """Eight hex digits naming the parameter values (their evaluation folder)."""
+        return vector_hash(self.assignment(values))
+
     def experiment_at(self, values: tuple[float, ...]) -> Experiment:
         """The experiment with the parameter values set in every scenario (same master seed, same run seeds)."""
         data = {}

@@ -107,7 +107,7 @@ def announce_run(scenario: Scenario, source: str, allow_large: bool, stream: Tex
 def batch_sizes(exp: Experiment, out: Path, resume: bool) -> list[RunSize]:
     """The sizes of the runs of a batch or sweep still to do; a run is built only where its levels change its size."""
     from sim.model.scenario import build_scenario
-    from sim.runs.batch import is_finished
+    from sim.runs.store import is_finished
 
     if exp.model != "simulation":
         return []

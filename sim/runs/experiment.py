@@ -34,8 +34,7 @@ import numpy as np
 
 from sim.model.limits import check_runs, check_scenario, check_seed
 from sim.model.params import Scenario, ScenarioError, did_you_mean
-from sim.model.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted
-from sim.runs.folders import toml_reference
+from sim.model.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted, toml_reference
 
 EXPERIMENT_KEYS = ("name", "description", "master_seed", "replicates", "scenarios", "conditions", "reference",
                    "readouts", "levels", "scenario", "quick")

@@ -76,15 +76,6 @@ def simulate_folder(scenario_file: Path, name: str, condition: str, seed: int) -
     return Path("results/simulate") / f"{name}-{condition}-seed{seed}"
 
 
-def toml_reference(value: object, path: Path, key: str) -> Path:
-    """A ``.toml`` file named in the file ``path`` (``extends``, ``scenarios``), relative to that file's folder;
-    it may lie anywhere (it is only read)."""
-    if not isinstance(value, str) or not value.endswith(".toml") or "\0" in value:
-        raise ScenarioError(f"{path}: {key}: expected the path of a .toml file (relative to {path.parent} or "
-                            f"absolute), got {value!r}")
-    return path.parent / value
-
-
 def has_content(folder: Path) -> bool:
     """Whether ``folder`` exists and holds anything but a lock file (or is not a folder at all)."""
     if not folder.exists():

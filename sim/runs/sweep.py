@@ -40,14 +40,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from sim.model import limits
 from sim.model.limits import check_runs, check_seed, count, refuse_above
 from sim.model.params import ConditionParams, Scenario, ScenarioError, StimulusParams, did_you_mean, schema_fields
 from sim.model.scenario import deep_merge
 from sim.model.testfunctions import TEST_MODELS
-from sim.runs.batch import read_manifest
 from sim.runs.experiment import (
     Experiment,
     RunSpec,
@@ -60,7 +58,6 @@ from sim.runs.experiment import (
     run_seed,
     summary_metric_names,
 )
-from sim.runs.outputs import write_table
 
 SWEEP_KEYS = ("name", "description", "model", "master_seed", "design", "samples", "morris_levels", "replicates",
               "seeds", "scenarios", "conditions", "contrast", "outputs", "parameters", "scenario", "quick")
@@ -73,8 +70,6 @@ MODELS = ("simulation", *TEST_MODELS)
 NOT_PARAMETERS = ("name", "description", "seed", "extends")
 SIGNIFICANT_DIGITS = 12          # design values are rounded to this many digits (readable keys and tables)
 DEFAULT_MORRIS_LEVELS = 4        # SALib's default (Saltelli et al. 2008, Global Sensitivity Analysis, ch. 3)
-SWEEP_TABLE = "sweep.parquet"
-RUN_COLUMNS = ("run_id", "sample", "scenario", "condition", "replicate", "seed", "status", "error")
 
 
 # --------------------------------------------------------------------------- parameters and designs
@@ -474,25 +469,3 @@ def _check_outputs(sweep: Sweep) -> None:
         if output not in known:
             raise ScenarioError(f"{sweep.path}: outputs: '{output}' is not a summary metric"
                                 f"{did_you_mean(output, known)}; allowed: {', '.join(known)}")
-
-
-# --------------------------------------------------------------------------- the run table
-
-
-def sweep_table(summary: pd.DataFrame, manifest: dict) -> pd.DataFrame:
-    """One row per run: run identity, status, every varied parameter and the sweep's outputs (NaN if missing)."""
-    info = manifest["sweep"]
-    keys = [p["key"] for p in info["parameters"]]
-    frame = summary.copy()
-    for column in (*RUN_COLUMNS, *keys, *info["outputs"]):
-        if column not in frame:
-            frame[column] = np.nan
-    return frame[[*RUN_COLUMNS, *keys, *info["outputs"]]]
-
-
-def write_sweep_table(out: Path) -> pd.DataFrame:
-    """Write ``sweep.parquet`` and ``sweep.csv`` from the folder's ``summary.parquet`` and manifest."""
-    frame = sweep_table(pd.read_parquet(out / "summary.parquet"), read_manifest(out, "sweep"))
-    write_table(out / SWEEP_TABLE, frame)
-    write_table(out / "sweep.csv", frame)
-    return frame
