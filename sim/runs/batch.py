@@ -82,6 +82,8 @@ def batch_manifest(exp: Experiment, command: list[str] | str, specs: list[RunSpe
         "reference": exp.reference,
         "readouts": exp.readouts,
         "levels": exp.levels,
+        "contrasts": exp.contrasts,
+        "factorial": exp.factorial,
         "scenario_files": files,
         "scenarios": exp.scenario_data,
         **exp.manifest_extra(),

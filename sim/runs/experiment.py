@@ -35,9 +35,10 @@ import numpy as np
 from sim.model.limits import check_runs, check_scenario, check_seed
 from sim.model.params import Scenario, ScenarioError, did_you_mean
 from sim.model.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted, toml_reference
+from sim.runs.contrasts import declared_contrasts, default_contrasts, factorial
 
 EXPERIMENT_KEYS = ("name", "description", "master_seed", "replicates", "scenarios", "conditions", "reference",
-                   "readouts", "levels", "scenario", "quick")
+                   "readouts", "levels", "scenario", "quick", "contrasts")
 QUICK_KEYS = ("replicates", "conditions", "scenario")
 
 
@@ -105,6 +106,8 @@ class Experiment:
     scenario_data: dict[str, dict] = field(default_factory=dict)   # scenario name -> merged raw dict
     scenario_files: dict[str, list[Path]] = field(default_factory=dict)
     model: str = "simulation"              # what a run computes (sim.runs.batch.run_function)
+    contrasts: list[dict] = field(default_factory=list)   # the comparisons of the analysis (sim.runs.contrasts)
+    factorial: dict | None = None          # conditions whose drugs cross (sim.runs.contrasts.factorial)
 
     def runs(self) -> list[RunSpec]:
         """Every run, in a fixed order: scenario, condition, levels, replicate."""
@@ -190,7 +193,27 @@ def load_experiment(path: str | Path, quick: bool = False, master_seed: int | No
     _check_reference(exp)
     exp.validate_runs(allow_large)
     check_readouts(exp)
+    set_contrasts(exp, data.get("contrasts"), data["conditions"])
     return exp
+
+
+def set_contrasts(exp: Experiment, declared: object, all_conditions: list[str]) -> None:
+    """The experiment's contrasts (declared, else derived from the drugs) and factorial design; declared pairs of
+    conditions that a ``quick`` variant leaves out are dropped."""
+    reference = build_scenario(exp.scenario_data[exp.reference["scenario"]], str(exp.path))
+    scenarios = list(exp.scenario_data)
+    if declared is None:
+        exp.contrasts = default_contrasts(reference, scenarios, exp.conditions, exp.reference)
+    else:
+        everything = declared_contrasts(declared, scenarios, all_conditions, exp.path)
+        exp.contrasts = [c for c in (_present(c, exp.conditions) for c in everything) if c["pairs"]]
+    exp.factorial = factorial(reference, exp.conditions)
+
+
+def _present(contrast: dict, conditions: list[str]) -> dict:
+    pairs = [p for p in contrast["pairs"]
+             if p["treatment"]["condition"] in conditions and p["reference"]["condition"] in conditions]
+    return {**contrast, "pairs": pairs}
 
 
 @functools.lru_cache(maxsize=8)
