@@ -1,23 +1,9 @@
 """Experiment files: scenarios x conditions x parameter levels x replicates, with a master seed.
 
-An experiment TOML (``scenarios/experiments/*.toml``) holds::
-
-    name, description
-    master_seed = 2021             # every run's seed derives from it and the run's key
-    replicates = 5
-    scenarios = ["../normal.toml", "../depression_like.toml"]   # relative to the experiment file
-    conditions = ["vehicle", "ketamine_10uM"]
-    reference = {scenario = "normal", condition = "vehicle"}   # the comparison group of the analysis
-    readouts = ["evoked_release_glu_per_pulse", ...]           # summary metrics the report analyses
-    [levels]                        # optional: dotted scenario keys and the values crossed over
-    "vesicles.glutamatergic.endocytosis_tau_s" = [10.0, 20.0]
-    [scenario]                      # optional: a partial scenario merged into every scenario
-    protocol.duration_s = 40.0      # (conditions and stimuli may be defined here too)
-    quick = { replicates = 4, conditions = ["vehicle"], scenario = { network = { n_neurons = 500 } } }
-                                    # optional: the reduced variant that ``load_experiment(..., quick=True)``
-                                    # runs (``python run.py validate --quick``): its replicates and conditions
-                                    # (a subset) replace the file's, its partial scenario is merged on top of
-                                    # ``[scenario]``; each key is optional
+Every key of an experiment file (``scenarios/experiments/*.toml``), with its
+type, default and meaning, is declared in :mod:`sim.runs.experiment_keys` and
+listed in ``docs/experiments.md``; the contrasts the report draws are
+:mod:`sim.runs.contrasts`.
 """
 
 from __future__ import annotations
@@ -35,10 +21,10 @@ import numpy as np
 from sim.model.limits import check_runs, check_scenario, check_seed
 from sim.model.params import Scenario, ScenarioError, did_you_mean
 from sim.model.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted, toml_reference
+from sim.runs import experiment_keys
 from sim.runs.contrasts import declared_contrasts, default_contrasts, factorial
 
-EXPERIMENT_KEYS = ("name", "description", "master_seed", "replicates", "scenarios", "conditions", "reference",
-                   "readouts", "levels", "scenario", "quick", "contrasts")
+EXPERIMENT_KEYS = experiment_keys.NAMES     # each with its type, default and meaning: sim.runs.experiment_keys
 QUICK_KEYS = ("replicates", "conditions", "scenario")
 
 
