@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -10,10 +11,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.model.params import CELL_TYPES, SUFFIX  # noqa: E402
+from sim.model.readout_table import CELL_LABELS, readout, unit_words  # noqa: E402
+
 COLOURS = {"glu": "#c0392b", "gaba": "#2e86c1"}
-LABELS = {"glu": "glutamatergic", "gaba": "GABAergic"}
+#: cell-type suffix -> readable name (of the readout table)
+LABELS = {SUFFIX[kind]: CELL_LABELS[kind] for kind in CELL_TYPES}
 POOL_COLOURS = {"rrp": "#1b9e77", "surface": "#d95f02", "recycling": "#7570b3", "reserve": "#bbbbbb"}
 PNG_METADATA = {"Software": None}
+
+
+def axis_label(column: str, unit: str | None = None, width: int = 28) -> str:
+    """'firing rate (Hz)': the readout's label without the cell type and its printed unit (or ``unit``),
+    wrapped to lines of at most ``width`` characters."""
+    r = readout(column)
+    name, unit = textwrap.fill(r.quantity_label, width), unit_words(r.unit) if unit is None else unit
+    return f"{name} ({unit})" if len(name.split("\n")[-1]) + len(unit) + 3 <= width else f"{name}\n({unit})"
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -35,8 +48,8 @@ def plot_activity(ts: pd.DataFrame, warmup_s: float, path: Path) -> None:
                      label=LABELS[t], lw=1)
         axes[1].plot(ts["time_s"], ts[f"released_{t}_per_s"].rolling(10, min_periods=1).mean(), color=COLOURS[t],
                      label=LABELS[t], lw=1)
-    axes[0].set_ylabel("firing rate (Hz)")
-    axes[1].set_ylabel("release (vesicles / bouton / s)")
+    axes[0].set_ylabel(axis_label("rate_glu_hz"))
+    axes[1].set_ylabel(axis_label("released_glu_per_s"))
     axes[1].set_xlabel("time (s)")
     for ax in axes:
         _shade_warmup(ax, warmup_s)
@@ -49,12 +62,13 @@ def plot_pools(ts: pd.DataFrame, warmup_s: float, path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, t in zip(axes, ("glu", "gaba"), strict=False):
         pools = [ts[f"{p}_{t}"] for p in POOL_COLOURS]
-        ax.stackplot(ts["time_s"], *pools, labels=list(POOL_COLOURS), colors=list(POOL_COLOURS.values()))
+        ax.stackplot(ts["time_s"], *pools, labels=[readout(f"{p}_{t}").quantity_label for p in POOL_COLOURS],
+                     colors=list(POOL_COLOURS.values()))
         ax.set_title(f"{LABELS[t]} boutons")
         ax.set_xlabel("time (s)")
         if warmup_s > 0:
             ax.axvline(warmup_s, color="k", lw=0.8, ls="--")
-    axes[0].set_ylabel("vesicles per bouton")
+    axes[0].set_ylabel(unit_words(readout("rrp_glu").unit))
     axes[1].legend(loc="lower right", fontsize=8)
     _save(fig, path)
 
@@ -63,14 +77,14 @@ def plot_glutamate_adenosine(ts: pd.DataFrame, warmup_s: float, path: Path) -> N
     """Glutamate release, ambient glutamate, adenosine and A1 occupancy."""
     fig, axes = plt.subplots(4, 1, figsize=(8, 8), sharex=True)
     axes[0].plot(ts["time_s"], ts["glutamate_released_per_s"].rolling(10, min_periods=1).mean(), color="k", lw=1)
-    axes[0].set_ylabel("glutamate released\n(molecules / s)")
+    axes[0].set_ylabel(axis_label("glutamate_released_per_s"))
     axes[1].plot(ts["time_s"], ts["ambient_glutamate_uM"] * 1000, color=COLOURS["glu"], lw=1)
-    axes[1].set_ylabel("ambient glutamate (nM)")
+    axes[1].set_ylabel(axis_label("ambient_glutamate_uM", "nM"))  # plotted x 1000
     axes[2].plot(ts["time_s"], ts["adenosine_uM"], color="#8e44ad", lw=1)
-    axes[2].set_ylabel("adenosine (µM)")
-    axes[3].plot(ts["time_s"], ts["a1_occupancy_glu"], color=COLOURS["glu"], lw=1, label="A1 occupancy")
-    axes[3].plot(ts["time_s"], ts["release_probability_glu"], color="0.3", lw=1, label="release probability")
-    axes[3].set_ylabel("glutamatergic\nterminals (0-1)")
+    axes[2].set_ylabel(axis_label("adenosine_uM"))
+    for column, colour in (("a1_occupancy_glu", COLOURS["glu"]), ("release_probability_glu", "0.3")):
+        axes[3].plot(ts["time_s"], ts[column], color=colour, lw=1, label=readout(column).quantity_label)
+    axes[3].set_ylabel(f"{LABELS['glu']}\nterminals (0-1)")
     axes[3].legend(frameon=False, fontsize=8)
     axes[3].set_xlabel("time (s)")
     for ax in axes:
@@ -87,7 +101,7 @@ def plot_pulses(pulses: pd.DataFrame, path: Path) -> None:
             ax.plot(hit["time_s"], hit[f"released_{t}"] / hit[f"n_stimulated_{t}"], "o-", ms=3,
                     color=COLOURS[t], label=LABELS[t])
     ax.set_xlabel("pulse time (s)")
-    ax.set_ylabel("released per pulse\n(vesicles / stimulated bouton)")
+    ax.set_ylabel(axis_label("evoked_release_glu_per_pulse"))
     ax.legend(frameon=False, fontsize=8)
     _save(fig, path)
 

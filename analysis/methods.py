@@ -9,15 +9,16 @@ the runs used: each scenario of the manifest is validated again with
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from analysis import stats
-from sim.model.params import Scenario, ScenarioError, schema_fields
+from sim.model.params import ConditionParams, Scenario, ScenarioError, StimulusParams, schema_fields
+from sim.model.readout_table import unit_words
 from sim.runs.store import stored_scenarios
 
-UNIT_WORDS = {"uM": "µM", "um^3": "µm³", "uM/s": "µM/s", "1": "1", "": ""}   # "1": dimensionless
 SKIP_KEYS = ("name", "description", "seed", "extends")
 
 
@@ -29,12 +30,11 @@ class Section:
 
 
 def units() -> dict[str, tuple[str, str]]:
-    """Dotted scenario key -> (unit, description), from the schema."""
-    out = {}
-    for key, f in schema_fields(Scenario):
-        unit = f.metadata.get("unit", "")
-        out[key] = (UNIT_WORDS.get(unit, unit), f.metadata.get("doc", ""))
-    return out
+    """Dotted scenario key -> (printed unit, description), from the schema; the keys of a condition and of a
+    stimulus as ``conditions.KEY`` and ``protocol.stimuli.KEY``."""
+    fields = [*schema_fields(Scenario), *schema_fields(ConditionParams, "conditions."),
+              *schema_fields(StimulusParams, "protocol.stimuli.")]
+    return {key: (unit_words(f.metadata.get("unit", "")), f.metadata.get("doc", "")) for key, f in fields}
 
 
 def flatten(data: dict, prefix: str = "") -> dict[str, object]:
@@ -50,12 +50,10 @@ def flatten(data: dict, prefix: str = "") -> dict[str, object]:
 
 
 def unit_of_key(key: str, table: dict[str, tuple[str, str]]) -> str:
-    """The unit of a dotted scenario key (from the schema; a condition key from its name)."""
-    if key in table:
-        return table[key][0]
-    if key.startswith("conditions."):
-        return table.get(f"conditions.{key.rsplit('.', 1)[-1]}", ("", ""))[0] or stats.unit_of(key)
-    return stats.unit_of(key) or "1"
+    """The printed unit of a dotted scenario key in ``table`` (:func:`units`): a condition's key
+    (``conditions.NAME.KEY``) and a stimulus's (``protocol.stimuli.I.KEY``) by their field; '1' if not in it."""
+    generic = re.sub(r"^(conditions|protocol\.stimuli)\.[^.]+\.", r"\1.", key)
+    return table.get(key, table.get(generic, ("1", "")))[0]
 
 
 def _fmt(value: object) -> str:

@@ -272,7 +272,8 @@ def _hill_sentences(a: Analysis, readout: str) -> list[str]:
     for f in fits.itertuples():
         if np.isfinite(f.ec50):
             out.append(f"Hill fit of {stats.name_of(readout)} against ketamine, {a.design.scenario_label(f.scenario)}: "
-                       f"EC50 = {fmt(f.ec50, 3)} µM {fmt_ci(f.ec50_ci_low, f.ec50_ci_high)}, Emax = "
+                       f"EC50 = {fmt(f.ec50, 3)} {stats.unit_of(stats.DOSE_COLUMN)} "
+                       f"{fmt_ci(f.ec50_ci_low, f.ec50_ci_high)}, Emax = "
                        f"{fmt_pct(f.emax_pct)} of baseline ({fmt(f.emax, 3)} {f.unit}, 95 % CI "
                        f"{fmt_ci(f.emax_ci_low, f.emax_ci_high)}); {f.status}.")
         elif f.n_doses >= 3:
@@ -339,10 +340,11 @@ def hill_table(a: Analysis) -> pd.DataFrame | str:
         return "No runs with ketamine as the only drug."
     if a.hill["status"].str.startswith("not fitted").all():
         return f"No dose-response fit: {a.hill['status'].iloc[0]}."
+    unit = stats.unit_of(stats.DOSE_COLUMN)
     return pd.DataFrame([{"readout": stats.label_of(f.readout), "scenario": f.scenario, "doses": f.n_doses,
                           "y0": f.y0, "Emax": f.emax, "Emax 95 % CI": fmt_ci(f.emax_ci_low, f.emax_ci_high),
-                          "Emax (% of y0)": fmt_pct(f.emax_pct), "EC50 (µM)": f.ec50,
-                          "EC50 95 % CI (µM)": fmt_ci(f.ec50_ci_low, f.ec50_ci_high), "R²": f.r_squared,
+                          "Emax (% of y0)": fmt_pct(f.emax_pct), f"EC50 ({unit})": f.ec50,
+                          f"EC50 95 % CI ({unit})": fmt_ci(f.ec50_ci_low, f.ec50_ci_high), "R²": f.r_squared,
                           "status": f.status} for f in a.hill.itertuples()])
 
 

@@ -29,12 +29,14 @@ from analysis.stats import (  # noqa: E402
     DOSE_COLUMN,
     DRUG_COLUMNS,
     condition_label,
+    drug_name,
     hill,
     ketamine_only,
     label_of,
     name_of,
     unit_of,
 )
+from sim.model import readout_table  # noqa: E402
 
 SCENARIO_COLOURS = {"normal": "#34495e", "depression_like": "#e67e22"}
 OTHER_COLOURS = ("#16a085", "#8e44ad", "#c0392b", "#2e86c1", "#7f8c8d")
@@ -43,7 +45,6 @@ MAX_POINTS = 800          # points per time-course line
 STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8,
          "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.spines.top": False, "axes.spines.right": False}
 POOLS = tuple(POOL_COLOURS)
-POOL_NAMES = {"rrp": "readily releasable", "surface": "surface", "recycling": "recycling", "reserve": "reserve"}
 
 
 @dataclass
@@ -289,7 +290,7 @@ def dose_response(summary: pd.DataFrame, fits: pd.DataFrame, readout: str, desig
             ticks = [zero_x, *positive]
             ax.set_xticks(ticks, ["0", *[f"{d:g}" for d in positive]])
             ax.minorticks_off()
-            ax.set_xlabel("ketamine (µM)")
+            ax.set_xlabel(f"{drug_name(DOSE_COLUMN)} ({unit_of(DOSE_COLUMN)})")
             ax.set_title(plain(f"{design.scenario_label(scenario)}\n{note}"), fontsize=10)
         axes[0, 0].set_ylabel(plain(scaled_label(readout, prefix)))
         _dose_legend(fig, axes[0])
@@ -338,7 +339,7 @@ def _dose_panel(ax, summary, data, fits, readout, scenario, design, zero_x) -> s
     lo, hi = f["ec50_ci_low"], f["ec50_ci_high"]
     if np.isfinite(lo) and lo > 0:
         ax.axvspan(lo, min(hi, x.max() * 1.2), color=colour, alpha=0.08, lw=0)
-    return f"EC50 = {f['ec50']:.2g} µM [{lo:.2g}, {hi:.2g}], Emax = {f['emax_pct']:+.1f} %"
+    return f"EC50 = {f['ec50']:.2g} {unit_of(DOSE_COLUMN)} [{lo:.2g}, {hi:.2g}], Emax = {f['emax_pct']:+.1f} %"
 
 
 def _mean_ci_marker(ax, x: float, values: np.ndarray, colour, marker: str, **kw) -> None:
@@ -375,9 +376,9 @@ def pool_composition(groups: pd.DataFrame, design: Design) -> ReportFigure:
                 _pool_panel(axes[row, col], groups, t, scenario, design, labels=row == 1)
                 axes[row, col].set_title(plain(f"{design.scenario_label(scenario)}: {LABELS[t]} boutons"),
                                          color=COLOURS[t])
-            axes[row, 0].set_ylabel("vesicles per bouton")
+            axes[row, 0].set_ylabel(unit_of(f"rrp_{t}"))
         handles = [plt.Rectangle((0, 0), 1, 1, color=POOL_COLOURS[p]) for p in reversed(POOLS)]
-        _legend_below(fig, handles, [POOL_NAMES[p] for p in reversed(POOLS)], 4)
+        _legend_below(fig, handles, [readout_table.readout(f"{p}_glu").quantity_label for p in reversed(POOLS)], 4)
         _finish(fig, "Pool composition", (0, 0.05, 1, 1))
     caption = ("Vesicle pool composition of the average bouton (post-warm-up means over replicates): readily "
                "releasable (RRP), surface (fused, awaiting endocytosis), recycling and reserve pools.")

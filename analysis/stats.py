@@ -17,7 +17,6 @@ Conventions:
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Iterable, Sequence
 
@@ -25,129 +24,56 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from sim.model.readout_table import BATH_COLUMNS, READOUTS, Readout, by_name, per_cell_type, single, unit_words
+
 SEED = 20210811            # fixed seed of every bootstrap (reports are reproducible)
 N_BOOT = 2000              # bootstrap resamples of means and percent changes
 N_BOOT_HILL = 500          # bootstrap refits of a Hill curve
 CI_LEVEL = 0.95
 GROUP_BASE = ("scenario", "condition")
-DRUG_COLUMNS = ("bath_ketamine_uM", "bath_dpcpx_uM", "bath_ampa_antagonist_uM", "bath_adenosine_uM")
+DRUG_COLUMNS = BATH_COLUMNS
 DOSE_COLUMN = "bath_ketamine_uM"
 
-# --------------------------------------------------------------------------- units and labels (one place)
+# --------------------------------------------------------------------------- units and labels
 
-#: exact readout names whose unit the suffix alone does not give
-_EXACT_UNITS = {
-    "glutamate_released_per_s": "molecules/s",
-    "glutamate_molecules": "molecules",
-    "highk_glutamate": "molecules",
-    "early_release_rise": "",
-    "late_evoked_ratio": "",
-    "evoked_release_after_before": "",
-    "evoked_release_glu_before": "vesicles/bouton",
-    "evoked_release_glu_after": "vesicles/bouton",
-    "time_s": "s",
-    "nmda_block": "",
-}
-#: readout stems (the name without the cell-type suffix) and their unit
-_STEM_UNITS = {
-    "evoked_release_{t}_per_pulse": "vesicles/bouton/pulse",
-    "first_pulse_release_{t}": "vesicles/bouton",
-    "evoked_release_{t}": "vesicles/bouton",
-    "rrp_fraction_released_{t}": "",
-    "train_depression_{t}": "",
-    "fm_uptake_{t}": "labelled vesicles/bouton",
-    "tau_endo_{t}": "s",
-    "released_{t}_per_s": "vesicles/bouton/s",
-    "recycling_flux_{t}_per_s": "vesicles/bouton/s",
-    "rrp_{t}": "vesicles/bouton",
-    "surface_{t}": "vesicles/bouton",
-    "recycling_{t}": "vesicles/bouton",
-    "reserve_{t}": "vesicles/bouton",
-    "fm_dye_{t}": "labelled vesicles/bouton",
-    "phluorin_{t}": "F/F_max",
-    "release_probability_{t}": "",
-    "a1_occupancy_{t}": "",
-    "phospho_synapsin_{t}": "",
-    "paired_pulse_ratio_{t}": "",
-    "population_fano_{t}": "",
-}
-#: generic suffixes, longest first
-_SUFFIX_UNITS = (("_uM_per_s", "µM/s"), ("_per_hz", "1/Hz"), ("_per_s", "1/s"), ("_hz", "Hz"), ("_uM", "µM"),
-                 ("_mV", "mV"), ("_ms", "ms"), ("_um3", "µm³"), ("_s", "s"))
-#: readable names of readout stems
-_STEM_NAMES = {
-    "evoked_release_{t}_per_pulse": "evoked release",
-    "first_pulse_release_{t}": "evoked release (first pulse of the train)",
-    "evoked_release_{t}": "evoked release (test pulses)",
-    "rrp_fraction_released_{t}": "fraction of the RRP released (first test pulse)",
-    "train_depression_{t}": "train depression (last 10 / first pulse)",
-    "fm_uptake_{t}": "FM-dye uptake",
-    "tau_endo_{t}": "endocytosis time constant (pHluorin fit)",
-    "released_{t}_per_s": "vesicle release rate",
-    "recycling_flux_{t}_per_s": "recycling flux (endocytosis)",
-    "rate_{t}_hz": "firing rate",
-    "rrp_{t}": "readily releasable pool",
-    "surface_{t}": "surface pool",
-    "recycling_{t}": "recycling pool",
-    "reserve_{t}": "reserve pool",
-    "fm_dye_{t}": "FM-dye label",
-    "phluorin_{t}": "pHluorin (surface fraction)",
-    "release_probability_{t}": "release probability",
-    "a1_occupancy_{t}": "A1 occupancy",
-    "phospho_synapsin_{t}": "phospho-synapsin",
-    "paired_pulse_ratio_{t}": "paired-pulse ratio",
-    "population_fano_{t}": "population Fano factor",
-}
-_NAMES = {
-    "glutamate_released_per_s": "glutamate released by the network",
-    "highk_glutamate": "glutamate released during high K+",
-    "early_release_rise": "network glutamate release, early / baseline",
-    "late_evoked_ratio": "evoked release, late / baseline",
-    "evoked_release_after_before": "evoked release, after / before the drug (same network)",
-    "evoked_release_glu_before": "evoked release before the drug (test pulses)",
-    "evoked_release_glu_after": "evoked release after the drug (test pulses)",
-    "adenosine_uM": "adenosine",
-    "ambient_glutamate_uM": "ambient glutamate",
-    "ketamine_uM": "ketamine at the tissue",
-    "nmda_block": "NMDA block",
-    "bath_ketamine_uM": "ketamine (bath)",
-    "bath_dpcpx_uM": "DPCPX (bath)",
-    "bath_ampa_antagonist_uM": "AMPA antagonist (bath)",
-    "bath_adenosine_uM": "adenosine (bath)",
-}
-CELL_NAMES = {"glu": "glutamatergic", "gaba": "GABAergic"}
+_GLU, _GABA = ("glutamatergic",), ("gabaergic",)
+#: the per-run measurements of the validation (``analysis.validate.run_measurements``), declared as the readouts
+#: of ``sim.model.readout_table`` are; units as written there (printed with ``unit_words``)
+MEASUREMENTS: dict[str, Readout] = by_name((
+    *per_cell_type("evoked_release_{t}", "vesicles/bouton", "evoked release (test pulses)", cell_types=_GLU),
+    *per_cell_type("rrp_fraction_released_{t}", "1", "fraction of the RRP released (first test pulse)",
+                   cell_types=_GABA),
+    single("highk_glutamate", "molecules", "glutamate released during high K+"),
+    *per_cell_type("fm_uptake_{t}", "labelled vesicles/bouton", "FM-dye uptake"),
+    *per_cell_type("tau_endo_{t}", "s", "endocytosis time constant (pHluorin fit)"),
+    single("early_release_rise", "1", "network glutamate release, early / baseline"),
+    single("late_evoked_ratio", "1", "evoked release, late / baseline"),
+    single("evoked_release_glu_before", "vesicles/bouton", "evoked release before the drug (test pulses)",
+           cell_type="glutamatergic"),
+    single("evoked_release_glu_after", "vesicles/bouton", "evoked release after the drug (test pulses)",
+           cell_type="glutamatergic"),
+    single("evoked_release_after_before", "1", "evoked release, after / before the drug (same network)"),
+    *per_cell_type("first_pulse_release_{t}", "vesicles/bouton", "evoked release (first pulse of the train)",
+                   cell_types=_GLU),
+    *per_cell_type("train_depression_{t}", "1", "train depression (last 10 / first pulse)", cell_types=_GLU),
+))
 
 
-def _stem(column: str) -> tuple[str, str | None]:
-    """The column with its cell-type part replaced by ``{t}``, and the cell type (or None)."""
-    for t in CELL_NAMES:
-        stem = re.sub(rf"(^|_){t}(_|$)", r"\1{t}\2", column, count=1)
-        if stem != column:
-            return stem, t
-    return column, None
+def described(column: str) -> Readout | None:
+    """The declared readout (``sim.model.readout_table``) or validation measurement ``column``; None if neither."""
+    return READOUTS.get(column) or MEASUREMENTS.get(column)
 
 
 def unit_of(column: str) -> str:
-    """The unit of a readout or parameter column ('' for dimensionless)."""
-    if column in _EXACT_UNITS:
-        return _EXACT_UNITS[column]
-    stem, _ = _stem(column)
-    if stem in _STEM_UNITS:
-        return _STEM_UNITS[stem]
-    for suffix, unit in _SUFFIX_UNITS:
-        if column.endswith(suffix):
-            return unit
-    return ""
+    """The printed unit of a declared readout or measurement: 'µM'; '' for dimensionless or undeclared ones."""
+    r = described(column)
+    return "" if r is None or r.unit == "1" else unit_words(r.unit)
 
 
 def name_of(column: str) -> str:
-    """A readable name of a readout: 'evoked release, glutamatergic'."""
-    if column in _NAMES:
-        return _NAMES[column]
-    stem, t = _stem(column)
-    if stem in _STEM_NAMES:
-        return f"{_STEM_NAMES[stem]}, {CELL_NAMES[t]}" if t else _STEM_NAMES[stem]
-    return column.replace("_", " ")
+    """A readable name of a readout: 'evoked release, glutamatergic' (an undeclared name with spaces)."""
+    r = described(column)
+    return r.label if r is not None else column.replace("_", " ")
 
 
 def label_of(column: str) -> str:
@@ -156,9 +82,14 @@ def label_of(column: str) -> str:
     return f"{name_of(column)} ({unit})" if unit else name_of(column)
 
 
+def drug_name(column: str) -> str:
+    """The drug of a bath-concentration column: 'ketamine' for ``bath_ketamine_uM``."""
+    return name_of(column).removesuffix(" (bath)")
+
+
 def condition_label(drugs: dict[str, float], name: str = "") -> str:
     """'ketamine 10 µM + DPCPX 0.1 µM' from the bath concentrations; 'vehicle' without drugs."""
-    parts = [f"{_NAMES[c].replace(' (bath)', '')} {v:g} µM" for c in DRUG_COLUMNS if (v := drugs.get(c, 0) or 0) > 0]
+    parts = [f"{drug_name(c)} {v:g} {unit_of(c)}" for c in DRUG_COLUMNS if (v := drugs.get(c, 0) or 0) > 0]
     return " + ".join(parts) if parts else (name if name and name != "vehicle" else "vehicle")
 
 
@@ -487,7 +418,7 @@ def _hill_status(fit: dict, lo_c: float, hi_c: float, positive: np.ndarray) -> s
     if not lo_c < fit["ec50"] < hi_c:
         for key in ("emax", "ec50", "emax_pct", "ec50_ci_low", "ec50_ci_high", "emax_ci_low", "emax_ci_high"):
             fit[key] = np.nan
-        return (f"not determined: the best EC50 lies outside {lo_c:g}-{hi_c:g} µM "
+        return (f"not determined: the best EC50 lies outside {lo_c:g}-{hi_c:g} {unit_of(DOSE_COLUMN)} "
                 "(no saturating effect in the tested range)")
     notes = []
     if not positive.min() <= fit["ec50"] <= positive.max():

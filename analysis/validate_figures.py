@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis import report_figures as rf
 from analysis import stats
-from analysis.figures import COLOURS, LABELS
+from analysis.figures import COLOURS
 from analysis.mpl_text import plain, plain_all
 from analysis.validate import (
     BASELINE_WINDOW_S,
@@ -32,6 +32,8 @@ PANEL_HEIGHT = 3.6             # inches
 MIN_PANEL_WIDTH = 3.9          # inches; bar panels widen with their number of groups
 MIN_FIGURE_WIDTH = 8.0
 MAX_COLUMNS = 3
+#: the readout whose label and unit the per-pulse panels carry (release per stimulated bouton at a pulse)
+EVOKED_PER_PULSE = "evoked_release_glu_per_pulse"
 
 
 def merged_panels(finding: Finding) -> list[Panel]:
@@ -133,7 +135,7 @@ def train_pulses(ax, data: ValidationData, finding: Finding) -> None:
         number = np.arange(1, len(agg) + 1)
         _band(ax, number, agg["mean"], agg["std"], agg["count"], rf.OTHER_COLOURS[i], f"τ_endo {level:g} s")
     ax.set_xlabel("pulse number (20 Hz)")
-    ax.set_ylabel(f"vesicles released per {LABELS['glu']}\nbouton per pulse")
+    ax.set_ylabel(rf.scaled_label(EVOKED_PER_PULSE, width=30))
     ax.legend(frameon=False, fontsize=7)
 
 
@@ -147,7 +149,7 @@ def tm_pulses(ax, data: ValidationData, finding: Finding) -> None:
                 label=f"simulated (mean, 95 % CI, {observed.shape[0]} runs)", zorder=3)
     ax.plot(number, predicted, color="k", lw=1.2, label="Tsodyks-Markram n·U·x_k")
     ax.set_xlabel("pulse number")
-    ax.set_ylabel(f"vesicles released per {LABELS['glu']} bouton")
+    ax.set_ylabel(rf.scaled_label(EVOKED_PER_PULSE, width=30))
     ax.legend(frameon=False, fontsize=7)
 
 

@@ -94,7 +94,6 @@ def toml_lines(path: Path) -> list[TomlLine]:
 
 # --------------------------------------------------------------------------- formatting helpers
 
-UNITS = {"uM": "µM", "uM/s": "µM/s", "um^3": "µm³", "": "–"}
 TYPES = {int: "integer", float: "number", str: "text", list: "list of tables", dict: "tables"}
 
 #: rules that involve more than one key (sim.model.scenario.check_consistency)
@@ -167,8 +166,8 @@ def cell(text: Any) -> str:
 
 
 def unit_of(meta: dict) -> str:
-    unit = meta.get("unit", "")
-    return UNITS.get(unit, unit)
+    """The printed unit of a field (``sim.model.readout_table.unit_words``); '–' if it has none."""
+    return _sim("sim.model.readout_table").unit_words(meta.get("unit", "")) or "–"
 
 
 def allowed(key: str, meta: dict, typ: Any) -> str:
@@ -212,10 +211,15 @@ def _toml_repr(value: Any) -> str:
 # --------------------------------------------------------------------------- the page
 
 
-def _params():
+def _sim(module: str):
+    """A module of the repository's ``sim`` package (the repository is put on ``sys.path``)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    return importlib.import_module("sim.model.params")
+    return importlib.import_module(module)
+
+
+def _params():
+    return _sim("sim.model.params")
 
 
 def section_of(dotted: str) -> str:

@@ -31,7 +31,7 @@ def module_imports() -> dict[str, list[tuple[str, str]]]:
 ALLOWED = {
     "sim.model": ("sim.errors", "sim.model"),
     "sim.runs": ("sim.errors", "sim.model", "sim.runs"),
-    "analysis": ("sim.errors", "analysis", "sim.runs.store", "sim.model.readouts", "sim.model.params"),
+    "analysis": ("sim.errors", "analysis", "sim.runs.store", "sim.model.readout_table", "sim.model.params"),
 }
 
 

@@ -1,20 +1,11 @@
 """The experiments' readouts: a time series by cell type, one row per stimulation pulse, and summaries.
 
-Time-series columns (one row per ``protocol.record_interval_ms``; rates are
-averages over the interval that ends at ``time_s``; pools are per bouton):
-
-- ``rate_<t>_hz``: mean firing rate of the cell type (Hz)
-- ``released_<t>_per_s``: vesicles released per bouton per second
-- ``glutamate_released_per_s``: glutamate molecules released per second by the whole network
-- ``rrp_<t>``, ``surface_<t>``, ``recycling_<t>``, ``reserve_<t>``: mean vesicles per bouton
-- ``recycling_flux_<t>_per_s``: vesicles endocytosed per bouton per second
-- ``phluorin_<t>``: fraction of the bouton's vesicles on the surface (pHluorin fluorescence, F/F_max)
-- ``fm_dye_<t>``: FM-dye-labelled vesicles per bouton
-- ``release_probability_<t>``: mean release probability per primed vesicle (A1 inhibition included)
-- ``a1_occupancy_<t>``, ``phospho_synapsin_<t>``: means over the cell type (0-1)
-- ``adenosine_uM``: mean adenosine over postsynaptic sites, bath included (µM)
-- ``ambient_glutamate_uM``: extrasynaptic glutamate (µM)
-- ``ketamine_uM``, ``nmda_block``: ketamine at the tissue and its NMDA block
+Every column written here is declared, with its unit and label, in
+:mod:`sim.model.readout_table` (``TIMESERIES_COLUMNS``, ``PULSE_COLUMNS``,
+``SUMMARY_METRICS``); the recorder names its columns from that table. Time-series
+rows come once per ``protocol.record_interval_ms``: rates are averages over the
+interval that ends at ``time_s``, pools are means per bouton of the cell type,
+concentrations are in µM (docs/outputs.md).
 
 The model's Mesa ``DataCollector`` (``datacollector()``) reports a few of these
 columns, read from the row just recorded: see ``DATACOLLECTOR_COLUMNS``.
@@ -29,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from sim.model.kernels import block_sums
-from sim.model.params import CELL_TYPES, SUFFIX
+from sim.model.params import CELL_TYPES
+from sim.model.readout_table import PULSE_COLUMNS, READOUTS, SUMMARY_MEANS, column
 
-PULSE_COLUMNS = ("pulse", "stimulus", "kind", "time_s", "n_stimulated_glu", "n_stimulated_gaba",
-                 "released_glu", "released_gaba", "rrp_before_glu", "rrp_before_gaba", "glutamate_molecules")
+#: per cell type: quantity (name template of the readout table) -> the type's column name
+COLUMNS_BY_TYPE = {kind: {r.quantity: r.name for r in READOUTS.values() if r.cell_type == kind} for kind in CELL_TYPES}
 
 #: the model reporters of the Mesa DataCollector: reporter name (with its unit) -> time-series column it reports
 DATACOLLECTOR_COLUMNS = {
@@ -99,16 +91,8 @@ class Recorder:
         means = (sums * self._per_neuron).T.tolist()
         row = {"time_s": m.time_s}
         for kind, type_means in zip(CELL_TYPES, means, strict=True):
-            t, mean = SUFFIX[kind], dict(zip([*counts, *fractions], type_means, strict=True))
-            row[f"rate_{t}_hz"] = mean["spikes"] / span_s
-            row[f"released_{t}_per_s"] = mean["released"] / span_s
-            for pool in ("rrp", "surface", "recycling", "reserve"):
-                row[f"{pool}_{t}"] = mean[pool]
-            row[f"recycling_flux_{t}_per_s"] = mean["endocytosed"] / span_s
-            row[f"phluorin_{t}"] = mean["surface"] / max(mean["total"], 1e-12)
-            row[f"fm_dye_{t}"] = mean["rrp_dye"] + mean["recycling_dye"] + mean["reserve_dye"]
-            for name in ("release_probability", "a1_occupancy", "phospho_synapsin"):
-                row[f"{name}_{t}"] = mean[name]
+            mean = dict(zip([*counts, *fractions], type_means, strict=True))
+            row.update({COLUMNS_BY_TYPE[kind][q]: value for q, value in type_row(mean, span_s).items()})
         row["glutamate_released_per_s"] = self.glutamate_molecules / span_s
         row["adenosine_uM"] = float(sums[-1].sum()) / m.connectivity.n_neurons + m.drugs.adenosine_bath_uM
         row["ambient_glutamate_uM"] = m.ambient_glutamate_uM
@@ -126,10 +110,10 @@ class Recorder:
         m = self.model
         row = {"pulse": pulse.number, "stimulus": pulse.stimulus, "kind": pulse.kind, "time_s": time_s}
         for kind in CELL_TYPES:
-            idx, t = m.type_index[kind], SUFFIX[kind]
-            row[f"n_stimulated_{t}"] = int(pulse.cells[idx].sum())
-            row[f"released_{t}"] = int(released[idx].sum())
-            row[f"rrp_before_{t}"] = int(rrp_before[idx].sum())
+            idx, names = m.type_index[kind], COLUMNS_BY_TYPE[kind]
+            row[names["n_stimulated_{t}"]] = int(pulse.cells[idx].sum())
+            row[names["released_{t}"]] = int(released[idx].sum())
+            row[names["rrp_before_{t}"]] = int(rrp_before[idx].sum())
         row["glutamate_molecules"] = glutamate_molecules
         self.pulse_rows.append(row)
 
@@ -140,18 +124,38 @@ class Recorder:
         return pd.DataFrame(self.pulse_rows, columns=list(PULSE_COLUMNS))
 
 
+def type_row(mean: dict[str, float], span_s: float) -> dict[str, float]:
+    """One cell type's time-series values by quantity (name template), from the type's means over its neurons.
+
+    ``mean`` holds per-neuron means of the interval's counts (spikes, released, endocytosed), of the pools and
+    dye-labelled pools (vesicles) and of the fractions; ``span_s`` is the interval (s). Rates are per second.
+    """
+    return {"rate_{t}_hz": mean["spikes"] / span_s,
+            "released_{t}_per_s": mean["released"] / span_s,
+            "rrp_{t}": mean["rrp"],
+            "surface_{t}": mean["surface"],
+            "recycling_{t}": mean["recycling"],
+            "reserve_{t}": mean["reserve"],
+            "recycling_flux_{t}_per_s": mean["endocytosed"] / span_s,
+            "phluorin_{t}": mean["surface"] / max(mean["total"], 1e-12),
+            "fm_dye_{t}": mean["rrp_dye"] + mean["recycling_dye"] + mean["reserve_dye"],
+            "release_probability_{t}": mean["release_probability"],
+            "a1_occupancy_{t}": mean["a1_occupancy"],
+            "phospho_synapsin_{t}": mean["phospho_synapsin"]}
+
+
 def summarise(timeseries: pd.DataFrame, pulses: pd.DataFrame, warmup_s: float,
               n_by_type: dict[str, int]) -> dict[str, float]:
     """Summary metrics of one run over the time after the warm-up (see docs/outputs.md)."""
     after = timeseries[timeseries["time_s"] > warmup_s + 1e-12]
     out: dict[str, float] = {}
-    mean_columns = [c for c in timeseries.columns if c not in ("time_s", "ketamine_uM", "nmda_block")]
-    for col in mean_columns:
+    for col in SUMMARY_MEANS:
         out[col] = float(after[col].mean()) if len(after) else float("nan")
     span_s = float(np.diff(timeseries["time_s"].to_numpy()[:2])[0]) if len(timeseries) > 1 else float("nan")
-    for kind, t in SUFFIX.items():
-        counts = after[f"rate_{t}_hz"].to_numpy() * n_by_type[kind] * span_s
-        out[f"population_fano_{t}"] = float(counts.var() / counts.mean()) if counts.mean() > 0 else float("nan")
+    for kind in CELL_TYPES:
+        counts = after[column("rate_{t}_hz", kind)].to_numpy() * n_by_type[kind] * span_s
+        out[column("population_fano_{t}", kind)] = (float(counts.var() / counts.mean()) if counts.mean() > 0
+                                                     else float("nan"))
     out.update(evoked_metrics(pulses[pulses["time_s"] > warmup_s + 1e-12]))
     return out
 
@@ -159,11 +163,12 @@ def summarise(timeseries: pd.DataFrame, pulses: pd.DataFrame, warmup_s: float,
 def evoked_metrics(pulses: pd.DataFrame) -> dict[str, float]:
     """Release per pulse per stimulated bouton, and the paired-pulse ratio (second / first pulse)."""
     out: dict[str, float] = {}
-    for t in SUFFIX.values():
-        hit = pulses[pulses[f"n_stimulated_{t}"] > 0]
-        per_bouton = hit[f"released_{t}"] / hit[f"n_stimulated_{t}"]
-        out[f"evoked_release_{t}_per_pulse"] = float(per_bouton.mean()) if len(hit) else float("nan")
-        out[f"paired_pulse_ratio_{t}"] = _paired_pulse_ratio(hit, f"released_{t}")
+    for kind in CELL_TYPES:
+        stimulated, released = column("n_stimulated_{t}", kind), column("released_{t}", kind)
+        hit = pulses[pulses[stimulated] > 0]
+        per_bouton = hit[released] / hit[stimulated]
+        out[column("evoked_release_{t}_per_pulse", kind)] = float(per_bouton.mean()) if len(hit) else float("nan")
+        out[column("paired_pulse_ratio_{t}", kind)] = _paired_pulse_ratio(hit, released)
     return out
 
 
