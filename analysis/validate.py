@@ -520,7 +520,7 @@ class RatioOfChanges(Check):
         pct_num, pct_den = stats.percent_change(na, nb), stats.percent_change(da, db)
         ratio = pct_num / pct_den if pct_den else math.nan
         with np.errstate(divide="ignore", invalid="ignore"):
-            lo, hi = stats._percentiles(_pct_samples(na, nb, stats.SEED) / _pct_samples(da, db, stats.SEED + 2))
+            lo, hi = stats.percentile_ci(_pct_samples(na, nb, stats.SEED) / _pct_samples(da, db, stats.SEED + 2))
         passed = abs(ratio) < self.max_ratio if self.absolute else pct_den < 0 and hi <= self.max_ratio
         metric = num.metric if num.metric == den.metric else f"{num.metric} / {den.metric}"
         return {"compared": compared, "metric": metric,
@@ -552,7 +552,7 @@ class LargerImpairment(Check):
             return missing
         glu, gaba = (self.sign * stats.percent_change(a, b) for a, b in pairs)
         samples = self.sign * (_pct_samples(*pairs[0], stats.SEED) - _pct_samples(*pairs[1], stats.SEED + 2))
-        lo, hi = stats._percentiles(samples)
+        lo, hi = stats.percentile_ci(samples)
         _, p = stats.welch_test(*pairs[0])
         what = "decrease" if self.sign < 0 else "increase"
         return {"compared": compared, "metric": metric,
