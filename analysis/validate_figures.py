@@ -76,7 +76,7 @@ def bar_panel(ax: plt.Axes, data: ValidationData, panel: Panel) -> None:
 
 
 def _band(ax: plt.Axes, x, mean, sd, n, colour, label: str) -> None:
-    half = rf._t_band(np.asarray(sd, dtype=float), np.asarray(n, dtype=float))
+    half = rf.t_band(np.asarray(sd, dtype=float), np.asarray(n, dtype=float))
     ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.2, lw=0)
     ax.plot(x, mean, color=colour, lw=1.3, label=plain(label))
 
@@ -92,7 +92,7 @@ def _timecourse(ax, data: ValidationData, experiment: str, column: str, smooth_s
     ts = ts.assign(**{column: ts[column] / factor})
     dt = float(np.median(np.diff(np.unique(ts["time_s"]))))
     for name, sub in ts.groupby(split, sort=False):
-        agg = rf._smoothed_mean(sub, column, max(1, round(smooth_s / dt)))
+        agg = rf.smoothed_mean(sub, column, max(1, round(smooth_s / dt)))
         _band(ax, agg.index, agg["mean"], agg["sd"], agg["n"], design.colour(name), design.label(name))
     ax.set_xlabel("time (s)")
     ax.set_ylabel(plain(rf.scaled_label(column, prefix, width=30)))
@@ -103,7 +103,7 @@ def glutamate_timecourse(ax, data: ValidationData, finding: Finding) -> None:
     """Network glutamate release over time, the drug's application and the baseline and early windows."""
     _timecourse(ax, data, finding.experiment, "glutamate_released_per_s", 0.5)
     scenario = data.scenario(finding.experiment, "normal")
-    rf._shade_time(ax, scenario.protocol.warmup_s, [])
+    rf.shade_time(ax, scenario.protocol.warmup_s, [])
     for (lo, hi), colour in ((BASELINE_WINDOW_S, "#2e86c1"), (EARLY_WINDOW_S, "#c0392b")):
         ax.axvspan(lo, hi, color=colour, alpha=0.1, lw=0)
     applied = scenario.condition("ketamine_10uM").apply_at_s
@@ -142,7 +142,7 @@ def tm_pulses(ax, data: ValidationData, finding: Finding) -> None:
     train = tm_observed(data, finding.experiment)
     observed, predicted = train.observed, train.predicted
     number = np.arange(1, predicted.size + 1)
-    half = rf._t_band(observed.std(axis=0, ddof=1), np.full(predicted.size, observed.shape[0]))
+    half = rf.t_band(observed.std(axis=0, ddof=1), np.full(predicted.size, observed.shape[0]))
     ax.errorbar(number, observed.mean(axis=0), yerr=half, fmt="o", ms=4, color=COLOURS["glu"], capsize=2,
                 label=f"simulated (mean, 95 % CI, {observed.shape[0]} runs)", zorder=3)
     ax.plot(number, predicted, color="k", lw=1.2, label="Tsodyks-Markram n·U·x_k")
@@ -181,7 +181,7 @@ def finding_figure(finding: Finding, data: ValidationData, rows: pd.DataFrame) -
     width = max([MIN_PANEL_WIDTH, *(0.95 * len(p.groups) + 1.4 for p in bars)])
     results = "; ".join(f"{r.id} {r.result} ({r.measured})" for r in rows.itertuples())
     title = f"Finding {finding.key}: {finding.title}"
-    with rf._style():
+    with rf.style():
         fig, axes = plt.subplots(nrows, cols, figsize=(max(width * cols, MIN_FIGURE_WIDTH),
                                                        PANEL_HEIGHT * nrows + 0.9), squeeze=False)
         flat = list(axes.ravel())
@@ -193,7 +193,7 @@ def finding_figure(finding: Finding, data: ValidationData, rows: pd.DataFrame) -
             ax.set_visible(False)
         footer = textwrap.fill(f"Expected: {finding.expected}. Result: {results}", 170)
         fig.text(0.5, 0.005, plain(footer), ha="center", va="bottom", fontsize=7.5)
-        rf._finish(fig, title, (0, 0.035 * (1 + footer.count("\n")) / nrows ** 0.5, 1, 1))
+        rf.finish(fig, title, (0, 0.035 * (1 + footer.count("\n")) / nrows ** 0.5, 1, 1))
     caption = ("Bars: group means; dots: replicate runs; error bars: bootstrap 95 % CI of the mean; bands: t-based "
                "95 % CI over replicates.")
     return rf.ReportFigure(f"finding_{finding.key.zfill(2)}", title, caption, fig)
