@@ -315,12 +315,6 @@ class ValidationData:
                  for r, *values in zip(runs["run_id"], *(runs[k] for k in keys), strict=True)]
         return pd.concat(parts, ignore_index=True)
 
-    def values(self, experiment: str, group: Group, metric: str) -> np.ndarray:
-        """The finite values of ``metric`` of the group's runs (in the group's own experiment, if it names one)."""
-        sub = group.select(self.runs(group.experiment or experiment))
-        values = pd.to_numeric(sub[metric], errors="coerce").to_numpy(dtype=float)
-        return values[np.isfinite(values)]
-
     @cached_property
     def design(self):
         """Labels and colours of the conditions of every experiment present (the same names mean the same drugs)."""
@@ -350,6 +344,12 @@ class Group:
         for key, value in self.level:
             mask &= np.isclose(pd.to_numeric(runs[key]).to_numpy(dtype=float), value)
         return runs[mask]
+
+    def values(self, data: ValidationData, experiment: str, metric: str) -> np.ndarray:
+        """The finite values of ``metric`` of the group's runs (in the group's own experiment, if it names one)."""
+        sub = self.select(data.runs(self.experiment or experiment))
+        values = pd.to_numeric(sub[metric], errors="coerce").to_numpy(dtype=float)
+        return values[np.isfinite(values)]
 
     def label(self, design, wrap: bool = False) -> str:
         text = self.text or design.label(self.condition, wrap=wrap)
@@ -411,7 +411,7 @@ class Contrast:
     reference: Group
 
     def values(self, data: ValidationData, experiment: str) -> tuple[np.ndarray, np.ndarray]:
-        return data.values(experiment, self.treated, self.metric), data.values(experiment, self.reference, self.metric)
+        return self.treated.values(data, experiment, self.metric), self.reference.values(data, experiment, self.metric)
 
     def label(self, design) -> str:
         t, r = self.treated, self.reference

@@ -55,7 +55,7 @@ def bar_panel(ax: plt.Axes, data: ValidationData, panel: Panel) -> None:
     """Bars (group means), replicate points and bootstrap 95 % CIs of one metric."""
     experiment = panel.experiment
     design = data.design
-    values = [data.values(experiment, g, panel.metric) for g in panel.groups]
+    values = [g.values(data, experiment, panel.metric) for g in panel.groups]
     factor, prefix = rf.scale(np.concatenate(values) if values else [])
     for i, (group, v) in enumerate(zip(panel.groups, values, strict=True)):
         if v.size == 0:
