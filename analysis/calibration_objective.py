@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.report import load_batch
-from analysis.validate import ValidationData, measure_with, run_measurements
+from analysis.validation_measures import ValidationData, measure_with, run_measurements
 from sim.runs.batch import MANIFEST, is_finished, read_manifest, run_batches
 from sim.runs.calibration import Calibration, GroupRef, Target, vector_hash
 from sim.runs.executors import make_executor

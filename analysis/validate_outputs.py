@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import validate_figures
-from analysis.validate import FINDINGS, ValidationData, markdown
+from analysis.validate import FINDINGS, markdown
+from analysis.validation_measures import ValidationData
 from sim.runs.outputs import write_bytes, write_table, write_text
 
 

@@ -16,6 +16,15 @@ import pytest
 from analysis import stats
 from analysis import validate as v
 from analysis.report_figures import Design
+from analysis.validation_measures import (
+    EXPERIMENTS,
+    RUN_METRICS,
+    VALIDATION_DIR,
+    Run,
+    ValidationData,
+    fit_decay,
+    release_at_test_pulses,
+)
 from sim.model.params import ScenarioError
 from sim.model.scenario import build_scenario
 from sim.runs.experiment import load_experiment
@@ -27,12 +36,12 @@ QUICK_LIMIT_S = 600.0     # a generous bound (about 2.5 min on 2 idle cores); ca
 # --------------------------------------------------------------------------- synthetic groups
 
 
-def synthetic(groups: dict[tuple[str, str], dict[str, np.ndarray]]) -> v.ValidationData:
+def synthetic(groups: dict[tuple[str, str], dict[str, np.ndarray]]) -> ValidationData:
     """A ValidationData whose experiment 'x' holds the given runs: (scenario, condition) -> {metric: values}."""
     rows = [{"run_id": f"r{i}", "scenario": s, "condition": c, "replicate": i, "status": "ok",
              **{m: values[i] for m, values in metrics.items()}}
             for (s, c), metrics in groups.items() for i in range(len(next(iter(metrics.values()))))]
-    data = v.ValidationData(Path("/nonexistent"))
+    data = ValidationData(Path("/nonexistent"))
     frame = pd.DataFrame(rows)
     data._runs["x"] = frame
     data.__dict__["design"] = Design.from_summary(frame)
@@ -43,7 +52,7 @@ def normal_values(mean: float, n: int = 6, sd: float = 0.02, seed: int = 0) -> n
     return mean + sd * np.random.default_rng(seed).standard_normal(n)
 
 
-def check(data: v.ValidationData, item) -> dict:
+def check(data: ValidationData, item) -> dict:
     return item.evaluate(data, "x")
 
 
@@ -52,9 +61,9 @@ def test_fit_decay_recovers_a_known_time_constant():
     y = 0.12 + 0.08 * np.exp(-(t - 24.0) / 13.7)
     noisy = y + 2e-4 * np.random.default_rng(1).standard_normal(t.size)
     for trace in (y, noisy):
-        fit = v.fit_decay(t, trace, 24.0)
+        fit = fit_decay(t, trace, 24.0)
         assert abs(fit["tau"] - 13.7) / 13.7 < 0.02
-    assert np.isnan(v.fit_decay(t, np.full(t.size, 0.3), 24.0)["tau"])      # a flat trace has no time constant
+    assert np.isnan(fit_decay(t, np.full(t.size, 0.3), 24.0)["tau"])      # a flat trace has no time constant
 
 
 def test_tsodyks_markram_sequence_reaches_its_steady_state():
@@ -162,7 +171,7 @@ def test_half_ratio_criterion(with_antagonist: float, passes: bool):
 
 def test_half_ratio_criterion_uses_the_upper_ci_bound():
     """A point ratio of 0.4 fails when its 95 % CI reaches above 0.5 (noisy groups); with tight groups it passes."""
-    def data(sd: float) -> v.ValidationData:
+    def data(sd: float) -> ValidationData:
         return synthetic({("normal", "vehicle"): {"m": normal_values(1.0, sd=sd)},
                           ("normal", "ketamine_10uM"): {"m": normal_values(0.8, sd=sd, seed=1)},
                           ("normal", "dpcpx"): {"m": normal_values(1.4, sd=sd, seed=2)},
@@ -185,7 +194,7 @@ def test_a_ratio_without_a_decrease_to_prevent_fails():
 
 
 def test_larger_impairment_in_glutamatergic_cells():
-    def data(glu: float, gaba: float) -> v.ValidationData:
+    def data(glu: float, gaba: float) -> ValidationData:
         return synthetic({("normal", "vehicle"): {"fm_glu": normal_values(20, seed=1),
                                                   "fm_gaba": normal_values(20, seed=2)},
                           ("normal", "ketamine_10uM"): {"fm_glu": normal_values(20 * glu, seed=3),
@@ -199,16 +208,16 @@ def test_larger_impairment_in_glutamatergic_cells():
 
 
 def mid_run(condition: str = "ketamine_10uM", apply_at_s: float = 30.0, before: float = 2.0,
-            after: float = 1.5) -> v.Run:
+            after: float = 1.5) -> Run:
     """A run of the mid_run protocol (scenarios/experiments/validation/mid_run.toml) whose test pulses release
     ``before`` vesicles per stimulated bouton at their first pulse before the drug and ``after`` after it (later
     pulses of a train, and a GABAergic pulse, release other amounts that the measure must ignore)."""
-    exp = load_experiment(v.VALIDATION_DIR / "mid_run.toml")
+    exp = load_experiment(VALIDATION_DIR / "mid_run.toml")
     data = exp.scenario_data["normal"]
     data["conditions"][condition]["apply_at_s"] = apply_at_s
     data["protocol"]["stimuli"].append({"kind": "paired_pulse", "start_s": 40.0, "interval_ms": 50.0,
                                         "target": "gabaergic"})
-    scenario = build_scenario(data, str(v.VALIDATION_DIR))
+    scenario = build_scenario(data, str(VALIDATION_DIR))
     rows = []
     for index, stim in enumerate(scenario.stimuli):
         glu = stim.target == "glutamatergic"
@@ -219,33 +228,33 @@ def mid_run(condition: str = "ketamine_10uM", apply_at_s: float = 30.0, before: 
             rows.append({"stimulus": index, "time_s": t, "n_stimulated_glu": 100 if glu else 0,
                          "released_glu": 100 * (first if k == 0 else 0.3) if glu else 0.0,
                          "n_stimulated_gaba": 0 if glu else 50, "released_gaba": 0.0 if glu else 50.0})
-    return v.Run(pd.DataFrame({"time_s": [0.0, 0.02]}), pd.DataFrame(rows).sample(frac=1.0, random_state=1),
+    return Run(pd.DataFrame({"time_s": [0.0, 0.02]}), pd.DataFrame(rows).sample(frac=1.0, random_state=1),
                  scenario, condition)
 
 
 def test_evoked_release_after_over_before_the_drug_in_the_same_run():
     """First pulses of the glutamatergic tests before and after the application; nothing else counts."""
-    metrics = v.RUN_METRICS["mid_run"](mid_run(before=2.0, after=1.5))
+    metrics = RUN_METRICS["mid_run"](mid_run(before=2.0, after=1.5))
     assert metrics["evoked_release_glu_before"] == pytest.approx(2.0)
     assert metrics["evoked_release_glu_after"] == pytest.approx(1.5)
     assert metrics["evoked_release_after_before"] == pytest.approx(0.75)
     # the split follows the condition's own application time: at 61 s the train at 60 s counts as "before"
-    late = v.RUN_METRICS["mid_run"](mid_run(apply_at_s=61.0, before=2.0, after=1.0))
+    late = RUN_METRICS["mid_run"](mid_run(apply_at_s=61.0, before=2.0, after=1.0))
     assert late["evoked_release_glu_before"] == pytest.approx(2.0)
     assert late["evoked_release_after_before"] == pytest.approx(0.5)
     # all test stimuli after the warm-up, as before: the mean of the six first pulses
-    assert v.release_at_test_pulses(mid_run(before=2.0, after=1.0)) == pytest.approx(1.5)
+    assert release_at_test_pulses(mid_run(before=2.0, after=1.0)) == pytest.approx(1.5)
 
 
 def test_evoked_release_after_over_before_needs_tests_on_both_sides():
     with pytest.raises(ValueError, match="not after the warm-up"):
-        v.RUN_METRICS["mid_run"](mid_run(apply_at_s=10.0))
+        RUN_METRICS["mid_run"](mid_run(apply_at_s=10.0))
     with pytest.raises(ValueError, match="no glutamatergic test pulse"):
-        v.RUN_METRICS["mid_run"](mid_run(apply_at_s=80.0))                  # no test after the drug
+        RUN_METRICS["mid_run"](mid_run(apply_at_s=80.0))                  # no test after the drug
 
 
 def within_network(ketamine: float, ketamine_dpcpx: float, vehicle: float = 1.0, dpcpx: float = 1.28,
-                   sd: float = 0.02) -> v.ValidationData:
+                   sd: float = 0.02) -> ValidationData:
     """Synthetic mid_run runs: after / before ratios of the four conditions."""
     data = synthetic({("normal", c): {v.AFTER_BEFORE: normal_values(m, n=8, sd=sd, seed=i)}
                       for i, (c, m) in enumerate((("vehicle", vehicle), ("ketamine_10uM", ketamine),
@@ -277,8 +286,8 @@ def test_within_network_checks_of_findings_1_and_3():
 
 def test_mid_run_applies_every_condition_at_the_same_time_between_its_tests():
     for quick in (False, True):
-        exp = load_experiment(v.VALIDATION_DIR / "mid_run.toml", quick=quick)
-        scenario = build_scenario(exp.scenario_data["normal"], str(v.VALIDATION_DIR))
+        exp = load_experiment(VALIDATION_DIR / "mid_run.toml", quick=quick)
+        scenario = build_scenario(exp.scenario_data["normal"], str(VALIDATION_DIR))
         applied = {scenario.condition(c).apply_at_s for c in exp.conditions}
         assert set(exp.conditions) == {"vehicle", "ketamine_10uM", "dpcpx", "ketamine_10uM_dpcpx"}
         assert len(applied) == 1
@@ -293,8 +302,8 @@ def test_every_finding_of_science_md_has_its_experiment_groups():
     keys = {f.key for f in v.FINDINGS}
     assert {str(k) for k in range(1, 11)} <= keys
     for quick in (False, True):
-        experiments = {name: load_experiment(v.VALIDATION_DIR / f"{name}.toml", quick=quick)
-                       for name in v.EXPERIMENTS}
+        experiments = {name: load_experiment(VALIDATION_DIR / f"{name}.toml", quick=quick)
+                       for name in EXPERIMENTS}
         for finding in v.FINDINGS:
             for check_ in finding.checks:
                 for panel in check_.panels():
@@ -305,12 +314,12 @@ def test_every_finding_of_science_md_has_its_experiment_groups():
 
 
 def test_antagonists_use_the_protocol_of_evoked_release():
-    evoked, antagonists = (load_experiment(v.VALIDATION_DIR / f"{n}.toml") for n in ("evoked_release", "antagonists"))
+    evoked, antagonists = (load_experiment(VALIDATION_DIR / f"{n}.toml") for n in ("evoked_release", "antagonists"))
     assert evoked.scenario_data["normal"]["protocol"] == antagonists.scenario_data["normal"]["protocol"]
 
 
 def test_quick_variant_and_master_seed_of_an_experiment(tmp_path: Path):
-    path = v.VALIDATION_DIR / "evoked_release.toml"
+    path = VALIDATION_DIR / "evoked_release.toml"
     full, quick = load_experiment(path), load_experiment(path, quick=True, master_seed=99)
     assert quick.replicates < full.replicates and set(quick.conditions) < set(full.conditions)
     assert quick.master_seed == 99 and full.master_seed != 99
