@@ -16,6 +16,18 @@ import pytest
 from analysis import stats
 from analysis import validate as v
 from analysis.report_figures import Design
+from analysis.validation_checks import (
+    ALPHA,
+    TM_ALPHA,
+    Change,
+    Contrast,
+    LargerImpairment,
+    RatioOfChanges,
+    TrainRelease,
+    normal,
+    tm_release,
+    tm_test,
+)
 from analysis.validation_measures import (
     EXPERIMENTS,
     RUN_METRICS,
@@ -68,50 +80,50 @@ def test_fit_decay_recovers_a_known_time_constant():
 
 def test_tsodyks_markram_sequence_reaches_its_steady_state():
     u, tau, interval = 0.5, 0.8, 0.05
-    release = v.tm_release(u, tau, 10, np.arange(60) * interval)
+    release = tm_release(u, tau, 10, np.arange(60) * interval)
     e = np.exp(-interval / tau)
     assert release[0] == pytest.approx(5.0)
     assert release[-1] == pytest.approx(10 * u * (1 - e) / (1 - (1 - u) * e), rel=1e-9)
 
 
-def tm_train(u_true: float, seed: int = 3) -> v.TrainRelease:
+def tm_train(u_true: float, seed: int = 3) -> TrainRelease:
     """Binomial release of independent sites following TM with ``u_true``; prediction with U = 0.5."""
     times = np.arange(20) * 0.05
-    q = v.tm_release(u_true, 0.8, 10, times) / 10
+    q = tm_release(u_true, 0.8, 10, times) / 10
     counts = np.random.default_rng(seed).binomial(800 * 10, q, size=(4, q.size))
-    return v.TrainRelease(counts / 800, times, v.tm_release(0.5, 0.8, 10, times), 10, 800)
+    return TrainRelease(counts / 800, times, tm_release(0.5, 0.8, 10, times), 10, 800)
 
 
 def test_tsodyks_markram_test_accepts_the_model_and_rejects_another():
-    assert v.tm_test(tm_train(0.5))["p_bonferroni"] >= v.TM_ALPHA
-    assert v.tm_test(tm_train(0.45))["p_bonferroni"] < v.TM_ALPHA
+    assert tm_test(tm_train(0.5))["p_bonferroni"] >= TM_ALPHA
+    assert tm_test(tm_train(0.45))["p_bonferroni"] < TM_ALPHA
 
 
 def test_change_needs_the_direction_significance_and_size():
     data = synthetic({("normal", "vehicle"): {"m": normal_values(1.0)},
                       ("normal", "ketamine_10uM"): {"m": normal_values(0.8, seed=1)},
                       ("normal", "dpcpx"): {"m": normal_values(1.01, seed=2)}})
-    ket = v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle"))
-    assert check(data, v.Change(ket, "decrease"))["passed"]
-    assert check(data, v.Change(ket, "decrease", min_pct=15.0))["passed"]
-    assert not check(data, v.Change(ket, "decrease", min_pct=30.0))["passed"]      # -20 % is not -30 %
-    assert not check(data, v.Change(ket, "increase"))["passed"]
-    assert not check(data, v.Change(ket, "decrease", below=0.5))["passed"]
-    row = check(data, v.Change(ket, "decrease"))
+    ket = Contrast("m", normal("ketamine_10uM"), normal("vehicle"))
+    assert check(data, Change(ket, "decrease"))["passed"]
+    assert check(data, Change(ket, "decrease", min_pct=15.0))["passed"]
+    assert not check(data, Change(ket, "decrease", min_pct=30.0))["passed"]      # -20 % is not -30 %
+    assert not check(data, Change(ket, "increase"))["passed"]
+    assert not check(data, Change(ket, "decrease", below=0.5))["passed"]
+    row = check(data, Change(ket, "decrease"))
     assert row["effect"] == pytest.approx(-20.0, abs=2.0) and row["ci_low"] < row["effect"] < row["ci_high"]
-    same = v.Contrast("m", v.normal("dpcpx"), v.normal("vehicle"))
-    assert not check(data, v.Change(same, "increase"))["passed"]                  # +1 % is not significant
-    assert check(data, v.Change(same, "unchanged"))["passed"]
-    assert not check(data, v.Change(ket, "unchanged"))["passed"]                 # -20 %, significant
+    same = Contrast("m", normal("dpcpx"), normal("vehicle"))
+    assert not check(data, Change(same, "increase"))["passed"]                  # +1 % is not significant
+    assert check(data, Change(same, "unchanged"))["passed"]
+    assert not check(data, Change(ket, "unchanged"))["passed"]                 # -20 %, significant
 
 
 def test_a_decrease_must_stay_within_the_stated_range():
     data = synthetic({("normal", "vehicle"): {"m": normal_values(1.0)},
                       ("normal", "adenosine_10uM"): {"m": normal_values(0.8, seed=1)}})
-    ado = v.Contrast("m", v.normal("adenosine_10uM"), v.normal("vehicle"))
-    assert check(data, v.Change(ado, "decrease", min_pct=10.0, max_pct=30.0))["passed"]
-    assert not check(data, v.Change(ado, "decrease", min_pct=10.0, max_pct=15.0))["passed"]   # -20 % is too large
-    assert not check(data, v.Change(ado, "decrease", min_pct=25.0, max_pct=75.0))["passed"]   # ... or too small
+    ado = Contrast("m", normal("adenosine_10uM"), normal("vehicle"))
+    assert check(data, Change(ado, "decrease", min_pct=10.0, max_pct=30.0))["passed"]
+    assert not check(data, Change(ado, "decrease", min_pct=10.0, max_pct=15.0))["passed"]   # -20 % is too large
+    assert not check(data, Change(ado, "decrease", min_pct=25.0, max_pct=75.0))["passed"]   # ... or too small
 
 
 def test_unchanged_is_an_equivalence_test_not_a_missing_difference():
@@ -122,13 +134,13 @@ def test_unchanged_is_an_equivalence_test_not_a_missing_difference():
                        ("normal", "ketamine_10uM"): {"m": normal_values(0.8, seed=1)}})
     noisy = synthetic({("normal", "vehicle"): {"m": normal_values(1.0, n=4, sd=0.3)},
                        ("normal", "dpcpx"): {"m": normal_values(1.05, n=4, sd=0.3, seed=2)}})
-    same = v.Contrast("m", v.normal("dpcpx"), v.normal("vehicle"))
-    ket = v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle"))
-    assert check(tight, v.Change(same, "unchanged"))["passed"]
-    assert not check(tight, v.Change(ket, "unchanged"))["passed"]
-    row = check(noisy, v.Change(same, "unchanged"))
-    assert not row["passed"] and row["p"] > v.ALPHA
-    assert stats.welch_test(*same.values(noisy, "x"))[1] > v.ALPHA               # the old criterion would pass it
+    same = Contrast("m", normal("dpcpx"), normal("vehicle"))
+    ket = Contrast("m", normal("ketamine_10uM"), normal("vehicle"))
+    assert check(tight, Change(same, "unchanged"))["passed"]
+    assert not check(tight, Change(ket, "unchanged"))["passed"]
+    row = check(noisy, Change(same, "unchanged"))
+    assert not row["passed"] and row["p"] > ALPHA
+    assert stats.welch_test(*same.values(noisy, "x"))[1] > ALPHA               # the old criterion would pass it
 
 
 def test_every_finding_is_calibrated_predicted_or_informational_as_docs_calibration_says():
@@ -150,7 +162,7 @@ def test_summary_line_counts_calibrated_and_predicted_checks_apart():
 def test_too_few_runs_fail():
     data = synthetic({("normal", "vehicle"): {"m": np.array([1.0])},
                       ("normal", "ketamine_10uM"): {"m": normal_values(0.5)}})
-    row = check(data, v.Change(v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), "decrease"))
+    row = check(data, Change(Contrast("m", normal("ketamine_10uM"), normal("vehicle")), "decrease"))
     assert row["passed"] is False and row["measured"] == "not enough runs"
 
 
@@ -161,8 +173,8 @@ def test_half_ratio_criterion(with_antagonist: float, passes: bool):
                       ("normal", "ketamine_10uM"): {"m": normal_values(0.8, seed=1)},
                       ("normal", "dpcpx"): {"m": normal_values(1.4, seed=2)},
                       ("normal", "ketamine_10uM_dpcpx"): {"m": normal_values(1.4 * with_antagonist, seed=3)}})
-    ratio = v.RatioOfChanges(v.Contrast("m", v.normal("ketamine_10uM_dpcpx"), v.normal("dpcpx")),
-                             v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), 0.5)
+    ratio = RatioOfChanges(Contrast("m", normal("ketamine_10uM_dpcpx"), normal("dpcpx")),
+                             Contrast("m", normal("ketamine_10uM"), normal("vehicle")), 0.5)
     row = check(data, ratio)
     assert row["passed"] is passes
     assert row["effect"] == pytest.approx((with_antagonist - 1) / -0.2, abs=0.1)
@@ -176,8 +188,8 @@ def test_half_ratio_criterion_uses_the_upper_ci_bound():
                           ("normal", "ketamine_10uM"): {"m": normal_values(0.8, sd=sd, seed=1)},
                           ("normal", "dpcpx"): {"m": normal_values(1.4, sd=sd, seed=2)},
                           ("normal", "ketamine_10uM_dpcpx"): {"m": normal_values(1.4 * 0.92, sd=sd, seed=3)}})
-    ratio = v.RatioOfChanges(v.Contrast("m", v.normal("ketamine_10uM_dpcpx"), v.normal("dpcpx")),
-                             v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), 0.5)
+    ratio = RatioOfChanges(Contrast("m", normal("ketamine_10uM_dpcpx"), normal("dpcpx")),
+                             Contrast("m", normal("ketamine_10uM"), normal("vehicle")), 0.5)
     tight, noisy = check(data(0.005), ratio), check(data(0.05), ratio)
     assert tight["passed"] and tight["ci_high"] <= 0.5
     assert noisy["effect"] < 0.5 < noisy["ci_high"] and not noisy["passed"]
@@ -188,8 +200,8 @@ def test_a_ratio_without_a_decrease_to_prevent_fails():
                       ("normal", "ketamine_10uM"): {"m": normal_values(1.2, seed=1)},
                       ("normal", "dpcpx"): {"m": normal_values(1.4, seed=2)},
                       ("normal", "ketamine_10uM_dpcpx"): {"m": normal_values(1.4, seed=3)}})
-    ratio = v.RatioOfChanges(v.Contrast("m", v.normal("ketamine_10uM_dpcpx"), v.normal("dpcpx")),
-                             v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), 0.5)
+    ratio = RatioOfChanges(Contrast("m", normal("ketamine_10uM_dpcpx"), normal("dpcpx")),
+                             Contrast("m", normal("ketamine_10uM"), normal("vehicle")), 0.5)
     assert not check(data, ratio)["passed"]
 
 
@@ -200,7 +212,7 @@ def test_larger_impairment_in_glutamatergic_cells():
                           ("normal", "ketamine_10uM"): {"fm_glu": normal_values(20 * glu, seed=3),
                                                         "fm_gaba": normal_values(20 * gaba, seed=4)}})
 
-    impairment = v.LargerImpairment(*(v.Contrast(f"fm_{t}", v.normal("ketamine_10uM"), v.normal("vehicle"))
+    impairment = LargerImpairment(*(Contrast(f"fm_{t}", normal("ketamine_10uM"), normal("vehicle"))
                                       for t in ("glu", "gaba")), sign=-1)
     assert check(data(0.7, 0.98), impairment)["passed"]
     assert not check(data(0.95, 0.95), impairment)["passed"]
