@@ -16,8 +16,8 @@ from analysis import report_figures as rf
 from analysis import stats
 from analysis.figures import COLOURS, LABELS
 from analysis.mpl_text import plain, plain_all
-from analysis.validate import Finding
 from analysis.validation_checks import Group, Panel, hill_fits, tm_observed, tm_test
+from analysis.validation_findings import Finding
 from analysis.validation_measures import BASELINE_WINDOW_S, EARLY_WINDOW_S, ValidationData
 
 PANEL_HEIGHT = 3.6             # inches

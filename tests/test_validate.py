@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from analysis import stats
-from analysis import validate as v
 from analysis.report_figures import Design
+from analysis.validate_outputs import summary_line
 from analysis.validation_checks import (
     ALPHA,
     TM_ALPHA,
@@ -28,6 +28,7 @@ from analysis.validation_checks import (
     tm_release,
     tm_test,
 )
+from analysis.validation_findings import AFTER_BEFORE, FINDINGS, ROW_COLUMNS, STATUSES
 from analysis.validation_measures import (
     EXPERIMENTS,
     RUN_METRICS,
@@ -146,17 +147,17 @@ def test_unchanged_is_an_equivalence_test_not_a_missing_difference():
 def test_every_finding_is_calibrated_predicted_or_informational_as_docs_calibration_says():
     text = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
     listed = {}
-    for status in v.STATUSES:
+    for status in STATUSES:
         line = next(x for x in text.splitlines() if x.startswith(f"- **{status}**:"))
         listed.update({key.strip(" ."): status for key in line.split(":", 1)[1].split(",")})
-    assert listed == {f.key: f.status for f in v.FINDINGS}
+    assert listed == {f.key: f.status for f in FINDINGS}
 
 
 def test_summary_line_counts_calibrated_and_predicted_checks_apart():
     rows = pd.DataFrame({"id": ["1", "2", "3", "D"],
                          "status": ["calibrated", "predicted", "predicted", "informational"],
                          "result": ["PASS", "PASS", "FAIL", "INFO"]})
-    assert v.summary_line(rows) == "2 of 3 checks pass (calibrated 1 of 1, predicted 1 of 2); FAIL: 3"
+    assert summary_line(rows) == "2 of 3 checks pass (calibrated 1 of 1, predicted 1 of 2); FAIL: 3"
 
 
 def test_too_few_runs_fail():
@@ -268,7 +269,7 @@ def test_evoked_release_after_over_before_needs_tests_on_both_sides():
 def within_network(ketamine: float, ketamine_dpcpx: float, vehicle: float = 1.0, dpcpx: float = 1.28,
                    sd: float = 0.02) -> ValidationData:
     """Synthetic mid_run runs: after / before ratios of the four conditions."""
-    data = synthetic({("normal", c): {v.AFTER_BEFORE: normal_values(m, n=8, sd=sd, seed=i)}
+    data = synthetic({("normal", c): {AFTER_BEFORE: normal_values(m, n=8, sd=sd, seed=i)}
                       for i, (c, m) in enumerate((("vehicle", vehicle), ("ketamine_10uM", ketamine),
                                                   ("dpcpx", dpcpx), ("ketamine_10uM_dpcpx", ketamine_dpcpx)))})
     data._runs["mid_run"] = data._runs.pop("x")
@@ -278,11 +279,11 @@ def within_network(ketamine: float, ketamine_dpcpx: float, vehicle: float = 1.0,
 def test_within_network_checks_of_findings_1_and_3():
     """Finding 1's within-network row: ketamine's after / before below the vehicle's; finding 3's: the decrease
     that DPCPX leaves, over ketamine's, with the upper CI bound at most 0.5."""
-    f1, f3 = (next(f for f in v.FINDINGS if f.key == k) for k in ("1", "3"))
+    f1, f3 = (next(f for f in FINDINGS if f.key == k) for k in ("1", "3"))
     (id1, decrease), = [(i, c) for i, c in zip(f1.row_ids(), f1.checks, strict=True) if c.experiment == "mid_run"]
     (id3, ratio), = [(i, c) for i, c in zip(f3.row_ids(), f3.checks, strict=True) if c.experiment == "mid_run"]
     assert (id1, id3) == ("1e", "3b") and f1.status == f3.status == "calibrated"
-    assert decrease.contrast.metric == ratio.numerator.metric == ratio.denominator.metric == v.AFTER_BEFORE
+    assert decrease.contrast.metric == ratio.numerator.metric == ratio.denominator.metric == AFTER_BEFORE
     prevented = within_network(ketamine=0.67, ketamine_dpcpx=1.24)          # -33 %; with DPCPX -3 % (ratio 0.09)
     row = decrease.evaluate(prevented, "mid_run")
     assert row["passed"] and row["effect"] == pytest.approx(-33.0, abs=2.0)
@@ -311,12 +312,12 @@ def test_mid_run_applies_every_condition_at_the_same_time_between_its_tests():
 
 
 def test_every_finding_of_science_md_has_its_experiment_groups():
-    keys = {f.key for f in v.FINDINGS}
+    keys = {f.key for f in FINDINGS}
     assert {str(k) for k in range(1, 11)} <= keys
     for quick in (False, True):
         experiments = {name: load_experiment(VALIDATION_DIR / f"{name}.toml", quick=quick)
                        for name in EXPERIMENTS}
-        for finding in v.FINDINGS:
+        for finding in FINDINGS:
             for check_ in finding.checks:
                 for panel in check_.panels():
                     for group in panel.groups:
@@ -375,7 +376,7 @@ def test_quick_validation_passes_with_another_seed(quick_run):
 def test_quick_validation_outputs(quick_run):
     out, result, _ = quick_run
     table = pd.read_csv(out / "validation.csv")
-    assert list(table.columns) == list(v.ROW_COLUMNS)
+    assert list(table.columns) == list(ROW_COLUMNS)
     assert set(table["id"]) >= {"1a", "1b", "1e", "2a", "3a", "3b", "4", "5", "6a", "6b", "6c", "7a", "7b", "8a",
                                 "8b", "9a", "9b", "10"}
     text = (out / "validation.md").read_text()

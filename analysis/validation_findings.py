@@ -1,18 +1,11 @@
-"""Validation: the findings of docs/science.md as a pass/fail table (``python run.py validate``).
+"""Validation findings: the findings of docs/science.md, each as checks on a validation experiment.
 
-The experiments of ``scenarios/experiments/validation/`` run as batches into
-``OUT/<experiment>/`` (``sim.runs.batch``); this module reads those folders and
-evaluates every finding:
+    rows = evaluate(ValidationData(OUT))          # one row per check of FINDINGS (columns ROW_COLUMNS)
 
-    rows = evaluate(ValidationData(OUT))          # one row per check (FINDINGS below)
-    write_outputs(OUT, rows, data, header)        # analysis.validate_outputs: validation.csv, .md, figures/
-
-Per-run measurements and the folder reader are
-:mod:`analysis.validation_measures`. Every comparison is between groups of
-independent replicate runs: percent change with a percentile-bootstrap 95 % CI,
-Welch's t-test (two-sided, with the direction required by the finding) and
-Hedges' g, from :mod:`analysis.stats`. Bootstraps are seeded, so a folder always
-gives the same table.
+``OUT`` is a validation folder (:mod:`analysis.validation_measures`); the checks
+are :mod:`analysis.validation_checks`; the table, its files and the figures are
+:mod:`analysis.validate_outputs` and :mod:`analysis.validate_figures`
+(``python run.py validate``).
 """
 
 from __future__ import annotations
@@ -21,11 +14,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
-from analysis import stats
-from analysis.report_render import fmt_p, p_text
 from analysis.validation_checks import (
     Change,
     Check,
@@ -44,9 +34,6 @@ from analysis.validation_measures import ValidationData
 STATUSES = ("calibrated", "predicted", "informational")
 ROW_COLUMNS = ("id", "finding", "status", "experiment", "compared", "metric", "measured", "effect", "ci_low", "ci_high",
                "unit", "test", "p", "criterion", "expected", "n", "result")
-
-
-# --------------------------------------------------------------------------- the findings
 
 
 @dataclass(frozen=True)
@@ -165,47 +152,3 @@ def evaluate(data: ValidationData) -> pd.DataFrame:
             row["result"] = "INFO" if passed is None else "PASS" if passed else "FAIL"
             rows.append(row)
     return pd.DataFrame(rows, columns=list(ROW_COLUMNS))
-
-
-# --------------------------------------------------------------------------- outputs
-
-
-def markdown(rows: pd.DataFrame, header: dict[str, str]) -> str:
-    """The validation table in Markdown, after a short header (mode, seeds, time)."""
-    lines = ["# Validation: the findings of docs/science.md", ""]
-    lines += [f"- {k}: {v}" for k, v in header.items()]
-    lines += ["", "| id | finding | status | measure | compared | measured (95 % CI) | test | p | criterion "
-                  "| expected (docs/science.md) | result |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows.itertuples():
-        cells = [r.id, r.finding, r.status, measure_name(r.metric), r.compared, r.measured, r.test, fmt_p(r.p),
-                 r.criterion, r.expected, f"**{r.result}**"]
-        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
-    lines += ["", summary_line(rows), ""]
-    return "\n".join(lines)
-
-
-def summary_line(rows: pd.DataFrame) -> str:
-    """'19 of 21 checks pass (calibrated 14 of 15, predicted 5 of 6); FAIL: 3, 7a'."""
-    checked = rows[rows["result"] != "INFO"]
-    failed = checked[checked["result"] == "FAIL"]
-    text = f"{len(checked) - len(failed)} of {len(checked)} checks pass"
-    parts = [f"{status} {int((group['result'] == 'PASS').sum())} of {len(group)}"
-             for status, group in checked.groupby("status", sort=False)]
-    text += f" ({', '.join(parts)})" if parts else ""
-    return text + (f"; FAIL: {', '.join(failed['id'])}" if len(failed) else "")
-
-
-def measure_name(metric: str) -> str:
-    """Readable name of a row's metric (or of both metrics of 'a vs b' and 'a / b')."""
-    return " vs ".join(" / ".join(stats.name_of(m) for m in part.split(" / ")) for part in metric.split(" vs "))
-
-
-def console_table(rows: pd.DataFrame) -> str:
-    """The table for the terminal, two lines per check: what is compared; measured (95 % CI), test and p."""
-    out = []
-    for r in rows.itertuples():
-        out.append(f"{r.id:<4} {r.result:<5} {measure_name(r.metric)}: {r.compared}")
-        p = f"; {p_text(r.p)}" if np.isfinite(r.p) else ""
-        out.append(f"{'':<10} {r.measured}{p}; {r.test}; criterion: {r.criterion}")
-    out.append(summary_line(rows))
-    return "\n".join(out)
