@@ -91,7 +91,7 @@ def _timecourse(ax, data: ValidationData, experiment: str, column: str, smooth_s
     ax.legend(frameon=False, fontsize=7)
 
 
-def glutamate_timecourse(ax, data: ValidationData, finding: Finding) -> None:
+def glutamate_timecourse(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """Network glutamate release over time, the drug's application and the baseline and early windows."""
     _timecourse(ax, data, finding.experiment, "glutamate_released_per_s", 0.5)
     scenario = data.scenario(finding.experiment, "normal")
@@ -108,14 +108,14 @@ def glutamate_timecourse(ax, data: ValidationData, finding: Finding) -> None:
     ax.set_title(f"drug at {applied:g} s; shaded: baseline and early windows; test-train peaks clipped", fontsize=8)
 
 
-def phluorin(ax, data: ValidationData, finding: Finding) -> None:
+def phluorin(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """pHluorin (surface fraction) of glutamatergic boutons, normal network, vehicle vs ketamine."""
     _timecourse(ax, data, finding.experiment, "phluorin_glu", 0.2, scenario="normal")
     ax.set_xlim(18, None)
     ax.set_title("normal network: loading train 22-24 s, decay fitted 24-54 s", fontsize=8)
 
 
-def train_pulses(ax, data: ValidationData, finding: Finding) -> None:
+def train_pulses(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """Release per stimulated bouton at each pulse of the sustained train, by endocytosis time constant."""
     pulses = data.long(finding.experiment, "pulses")
     pulses = pulses.assign(release=pulses["released_glu"] / pulses["n_stimulated_glu"])
@@ -129,7 +129,7 @@ def train_pulses(ax, data: ValidationData, finding: Finding) -> None:
     ax.legend(frameon=False, fontsize=7)
 
 
-def tm_pulses(ax, data: ValidationData, finding: Finding) -> None:
+def tm_pulses(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """Observed mean release per pulse (95 % CI over runs) and the analytic Tsodyks-Markram sequence."""
     train = tm_observed(data, finding.experiment)
     observed, predicted = train.observed, train.predicted
@@ -143,7 +143,7 @@ def tm_pulses(ax, data: ValidationData, finding: Finding) -> None:
     ax.legend(frameon=False, fontsize=7)
 
 
-def tm_deviation(ax, data: ValidationData, finding: Finding) -> None:
+def tm_deviation(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """Deviation of the mean release from Tsodyks-Markram per pulse, with the binomial 95 % band under TM."""
     train = tm_observed(data, finding.experiment)
     number = np.arange(1, train.predicted.size + 1)
@@ -204,6 +204,7 @@ def dose_figures(finding: Finding, data: ValidationData) -> list[rf.ReportFigure
 
 
 def figures(finding: Finding, data: ValidationData, rows: pd.DataFrame) -> list[rf.ReportFigure]:
+    """The figures of one finding: its dose-response curves, or one figure of its panels with its ``rows``."""
     if "dose_response" in finding.extra_panels:
         return dose_figures(finding, data)
     return [finding_figure(finding, data, rows)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from statsmodels.stats.weightstats import ttost_ind
 
 from analysis import stats
 from analysis.validation_measures import ValidationData, per_bouton
+
+if TYPE_CHECKING:
+    from analysis.report_figures import Design
 
 ALPHA = 0.05               # significance level of every Welch test
 TM_ALPHA = 0.01            # family-wise level of the Tsodyks-Markram goodness-of-fit (Bonferroni over pulses)
@@ -43,6 +47,7 @@ class Group:
     experiment: str | None = None       # runs of this experiment instead of the check's
 
     def select(self, runs: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``runs`` (one per run) that belong to the group."""
         mask = (runs["condition"] == self.condition).to_numpy().copy()
         if self.scenario is not None:
             mask &= (runs["scenario"] == self.scenario).to_numpy()
@@ -56,7 +61,8 @@ class Group:
         values = pd.to_numeric(sub[metric], errors="coerce").to_numpy(dtype=float)
         return values[np.isfinite(values)]
 
-    def label(self, design, wrap: bool = False) -> str:
+    def label(self, design: Design, wrap: bool = False) -> str:
+        """The group's name in tables and figures: its text or drugs, then its network (a new line if ``wrap``)."""
         text = self.text or design.label(self.condition, wrap=wrap)
         if self.scenario is not None:
             text += ("\n" if wrap else ", ") + design.scenario_label(self.scenario)
@@ -64,10 +70,12 @@ class Group:
 
 
 def normal(condition: str) -> Group:
+    """The runs of ``condition`` in the normal network."""
     return Group(condition, "normal")
 
 
 def depressed(condition: str) -> Group:
+    """The runs of ``condition`` in the depression-like network."""
     return Group(condition, "depression_like")
 
 
@@ -85,6 +93,16 @@ class Check:
     """Base of the checks (one table row each); ``experiment`` overrides the finding's experiment."""
 
     experiment: str | None = field(default=None, kw_only=True)
+
+    def criterion(self) -> str:
+        """What the check requires, as the table's criterion text."""
+        raise NotImplementedError
+
+    def evaluate(self, data: ValidationData, experiment: str) -> dict:
+        """The check's cells of its table row (``compared``, ``metric``, ``measured``, ``n`` and ``passed``:
+        True, False or None for informational; ``effect``, ``ci_low``, ``ci_high`` in ``unit``, ``test``, ``p``
+        where they apply) from the runs of ``experiment``."""
+        raise NotImplementedError
 
     def panels(self) -> list[Panel]:
         """Bar panels of the finding's figure that show this check's groups."""
@@ -116,9 +134,11 @@ class Contrast:
     reference: Group
 
     def values(self, data: ValidationData, experiment: str) -> tuple[np.ndarray, np.ndarray]:
+        """The finite values of ``metric`` of the treated and of the reference runs, in the metric's unit."""
         return self.treated.values(data, experiment, self.metric), self.reference.values(data, experiment, self.metric)
 
-    def label(self, design) -> str:
+    def label(self, design: Design) -> str:
+        """'treated vs reference', with a shared network named once in front."""
         t, r = self.treated, self.reference
         if t.scenario is None or t.scenario != r.scenario:
             return f"{t.label(design)} vs {r.label(design)}"
@@ -126,6 +146,7 @@ class Contrast:
         return f"{design.scenario_label(t.scenario)}: {plain[0]} vs {plain[1]}"
 
     def panel(self) -> Panel:
+        """A bar panel of the metric: reference, then treated."""
         return Panel(self.metric, (self.reference, self.treated))
 
 

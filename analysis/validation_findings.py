@@ -49,6 +49,7 @@ class Finding:
     status: str = field(kw_only=True)   # calibrated | predicted | informational (STATUSES)
 
     def row_ids(self) -> list[str]:
+        """The table ids of the finding's checks: its key, or the key with a, b, ... for several checks."""
         if len(self.checks) == 1:
             return [self.key]
         return [f"{self.key}{chr(ord('a') + i)}" for i in range(len(self.checks))]
@@ -62,6 +63,7 @@ TAU_SLOW = Group(level=((TAU_KEY, 40.0),), text="τ_endo 40 s")
 
 
 def vs_vehicle(metric: str, treated: str, scenario: Callable[[str], Group] = normal) -> Contrast:
+    """``metric`` of the ``treated`` condition against vehicle, in the network of ``scenario`` (a Group factory)."""
     return Contrast(metric, scenario(treated), scenario("vehicle"))
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from sim.model.params import Scenario, StimulusParams
 from sim.model.scenario import build_scenario
 from sim.runs.batch import RUNS_DIR
 from sim.runs.outputs import OutputError
+
+if TYPE_CHECKING:
+    from analysis.report_figures import Design
 
 VALIDATION_DIR = scenarios_dir() / "experiments" / "validation"
 #: the experiments, in the order they run; with ``--seed N`` experiment i gets master seed N + i
@@ -88,6 +92,7 @@ def window(ts: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
 
 
 def window_mean(ts: pd.DataFrame, column: str, lo: float, hi: float) -> float:
+    """Mean of a time-series column over (lo, hi] (s), in the column's unit; NaN if no row lies there."""
     rows = window(ts, lo, hi)
     return float(rows[column].mean()) if len(rows) else float("nan")
 
@@ -248,7 +253,7 @@ def measure_with(names: list[str]) -> Callable[[Run], dict[str, float]]:
 class ValidationData:
     """The validation folder: per experiment, one row per finished run with its summary and measurements."""
 
-    def __init__(self, root: Path, measure: Callable[[Run], dict[str, float]] | None = None):
+    def __init__(self, root: Path, measure: Callable[[Run], dict[str, float]] | None = None) -> None:
         self.root = Path(root)
         self.measure = measure                  # instead of RUN_METRICS[experiment] (run.py calibrate)
         self._runs: dict[str, pd.DataFrame] = {}
@@ -256,14 +261,17 @@ class ValidationData:
         self.hill: dict[tuple[str, str], pd.DataFrame] = {}      # (experiment, metric) -> Hill fits (cache)
 
     def folder(self, experiment: str) -> Path:
+        """The experiment's batch folder."""
         return self.root / experiment
 
     def manifest(self, experiment: str) -> dict:
+        """The experiment's batch manifest (read with its runs)."""
         if experiment not in self._manifests:
             self.runs(experiment)
         return self._manifests[experiment]
 
     def scenario(self, experiment: str, name: str) -> Scenario:
+        """The experiment's scenario ``name``, built from the manifest as the runs used it."""
         return build_scenario(self.manifest(experiment)["scenarios"][name], str(self.folder(experiment)))
 
     def runs(self, experiment: str) -> pd.DataFrame:
@@ -301,7 +309,7 @@ class ValidationData:
         return pd.concat(parts, ignore_index=True)
 
     @cached_property
-    def design(self):
+    def design(self) -> Design:
         """Labels and colours of the conditions of every experiment present (the same names mean the same drugs)."""
         from analysis.report_figures import Design
 
