@@ -18,7 +18,7 @@ from analysis.figures import COLOURS, LABELS
 from analysis.mpl_text import plain, plain_all
 from analysis.validation_checks import Group, Panel, hill_fits, tm_observed, tm_test
 from analysis.validation_findings import Finding
-from analysis.validation_measures import BASELINE_WINDOW_S, EARLY_WINDOW_S, ValidationData
+from analysis.validation_measures import BASELINE_WINDOW_S, EARLY_WINDOW_S, ValidationData, per_bouton
 
 PANEL_HEIGHT = 3.6             # inches
 MIN_PANEL_WIDTH = 3.9          # inches; bar panels widen with their number of groups
@@ -118,7 +118,7 @@ def phluorin(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
 def train_pulses(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """Release per stimulated bouton at each pulse of the sustained train, by endocytosis time constant."""
     pulses = data.long(finding.experiment, "pulses")
-    pulses = pulses.assign(release=pulses["released_glu"] / pulses["n_stimulated_glu"])
+    pulses = pulses.assign(release=per_bouton(pulses))
     key = stats.level_columns(pulses)[0]
     for i, (level, sub) in enumerate(pulses.groupby(key, sort=True)):
         agg = sub.groupby("time_s")["release"].agg(["mean", "std", "count"])
