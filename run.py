@@ -216,8 +216,10 @@ def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
 def validate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run the validation experiments (resumable), then write and print the table; exit 1 if a finding fails."""
     from analysis import validate_folder
-    from analysis.validate import EXPERIMENTS, VALIDATION_DIR, ValidationData, console_table, evaluate
-    from analysis.validate_outputs import write_outputs
+    from analysis.validate_outputs import console_table, write_outputs
+    from analysis.validation_findings import evaluate
+    from analysis.validation_measures import EXPERIMENTS, ValidationData
+    from sim.model.packaged import VALIDATION_DIR
     from sim.runs.batch import run_batches
     from sim.runs.experiment import load_experiment
     from sim.runs.folders import check_folder_name
@@ -262,7 +264,7 @@ def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
     from analysis.calibration_fit import fit, profiles
     from analysis.calibration_objective import EvaluationStore
     from analysis.calibration_outputs import write_outputs
-    from analysis.validate import run_measurements
+    from analysis.validation_measures import run_measurements
     from sim.runs.calibration import load_calibration
     from sim.runs.calibration_runs import EvaluationRunner, open_folder
     from sim.runs.outputs import utc_now
@@ -304,8 +306,8 @@ def calibrate(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _load_engine() -> None:
     """Import the model and load its compiled kernels once, before worker processes fork (saves each its start)."""
-    from analysis.validate import VALIDATION_DIR
     from sim.model.model import SynapseNetworkModel
+    from sim.model.packaged import VALIDATION_DIR
     from sim.model.scenario import load_scenario
 
     scenario, _ = load_scenario(VALIDATION_DIR.parents[1] / "normal.toml",

@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from analysis.validate import ValidationData, measure_with, run_measurements
+from analysis.validation_measures import ValidationData, measure_with, run_measurements
 from sim.runs.store import Calibration, GroupRef, OutputError, Target, load_batch
 
 PENALTY = 1e6            # added to the objective for each target that could not be measured

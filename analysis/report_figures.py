@@ -109,14 +109,15 @@ class Design:
         return special[others[0]]
 
 
-def _finish(fig: plt.Figure, title: str, rect: tuple = (0, 0, 1, 1)) -> None:
+def finish(fig: plt.Figure, title: str, rect: tuple = (0, 0, 1, 1)) -> None:
     """Title on the figure (slides show it), then a tight layout inside ``rect``."""
     fig.suptitle(plain(title), fontsize=12, fontweight="bold")
     if fig.get_layout_engine() is None:
         fig.tight_layout(rect=rect)
 
 
-def _style():
+def style():
+    """The report's matplotlib style (``STYLE``) as a context manager: figures made inside it use it."""
     return plt.rc_context(STYLE)
 
 
@@ -157,7 +158,7 @@ def _scaled(frame: pd.DataFrame, columns, factor: float, rows=None) -> pd.DataFr
     return frame
 
 
-def _t_band(sd: np.ndarray, n: np.ndarray) -> np.ndarray:
+def t_band(sd: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Half-width of the t-based 95 % CI of a mean (0 where n < 2)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         half = sps.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
@@ -172,7 +173,7 @@ def timecourse(ts: pd.DataFrame, readout: str, design: Design, warmup_s: float, 
     """One readout over time: a panel per scenario, a line per condition (mean ± 95 % CI band over replicates)."""
     factor, prefix = scale(ts[readout])
     ts = _scaled(ts, [readout], factor)
-    with _style():
+    with style():
         fig, axes = plt.subplots(1, len(design.scenarios), figsize=(5 * len(design.scenarios) + 1, 4.2),
                                  sharey=True, squeeze=False)
         dt = float(np.median(np.diff(np.unique(ts["time_s"])))) if ts["time_s"].nunique() > 1 else 1.0
@@ -181,31 +182,34 @@ def timecourse(ts: pd.DataFrame, readout: str, design: Design, warmup_s: float, 
         for ax, scenario in zip(axes[0], design.scenarios, strict=True):
             sub = ts[ts["scenario"] == scenario]
             for condition in design.conditions:
-                agg = _smoothed_mean(sub[sub["condition"] == condition], readout, window)
+                agg = smoothed_mean(sub[sub["condition"] == condition], readout, window)
                 if agg.empty:
                     continue
-                half = _t_band(agg["sd"].to_numpy(), agg["n"].to_numpy())
+                half = t_band(agg["sd"].to_numpy(), agg["n"].to_numpy())
                 low = agg["mean"] - half
                 if (ts[readout] >= 0).all():
                     low = low.clip(lower=0)         # a non-negative quantity: no band below 0
                 colour = design.colour(condition)
                 ax.fill_between(agg.index, low, agg["mean"] + half, color=colour, alpha=0.2, lw=0)
                 (handles[condition],) = ax.plot(agg.index, agg["mean"], color=colour, lw=1.3)
-            _shade_time(ax, warmup_s, stimuli_s)
+            shade_time(ax, warmup_s, stimuli_s)
             ax.set_title(plain(design.scenario_label(scenario)))
             ax.set_xlabel("time (s)")
         axes[0, 0].set_ylabel(plain(scaled_label(readout, prefix)))
         order = [c for c in design.conditions if c in handles]
         _legend_below(fig, [handles[c] for c in order], [design.label(c) for c in order], min(len(order), 3))
         title = f"Time course: {label_of(readout)}"
-        _finish(fig, title, (0, 0.06 * (1 + (len(order) - 1) // 3), 1, 1))
+        finish(fig, title, (0, 0.06 * (1 + (len(order) - 1) // 3), 1, 1))
     caption = (f"{label_of(readout)} over time, mean of the replicates with its 95 % CI (t-based band); each run "
                f"smoothed with a centred {window * dt:g} s running mean. Grey: warm-up (excluded from the statistics)"
                + ("; dotted lines: test stimuli." if len(stimuli_s) else "."))
     return ReportFigure(f"timecourse_{readout}", title, caption, fig)
 
 
-def _smoothed_mean(runs: pd.DataFrame, readout: str, window: int) -> pd.DataFrame:
+def smoothed_mean(runs: pd.DataFrame, readout: str, window: int) -> pd.DataFrame:
+    """Each run's ``readout`` smoothed by a centred running mean of ``window`` rows, then its mean, SD and count
+    over runs at each ``time_s`` (columns ``mean``, ``sd``, ``n``; in the readout's units), thinned to about
+    ``MAX_POINTS`` times."""
     if runs.empty:
         return pd.DataFrame()
     smooth = runs.groupby("run_id", sort=False)[readout].transform(
@@ -215,7 +219,8 @@ def _smoothed_mean(runs: pd.DataFrame, readout: str, window: int) -> pd.DataFram
     return agg.iloc[::step]
 
 
-def _shade_time(ax: plt.Axes, warmup_s: float, stimuli_s: Sequence[float]) -> None:
+def shade_time(ax: plt.Axes, warmup_s: float, stimuli_s: Sequence[float]) -> None:
+    """Grey the warm-up (0 to ``warmup_s``, s) of a time axis and mark the stimuli at ``stimuli_s`` (s)."""
     if warmup_s > 0:
         ax.axvspan(0, warmup_s, color="0.92", zorder=0)
     for t in stimuli_s:
@@ -232,7 +237,7 @@ def comparison(summary: pd.DataFrame, groups: pd.DataFrame, readout: str, design
     factor, prefix = scale(summary[readout])
     summary = _scaled(summary, [readout], factor)
     groups = _scaled(groups, ["mean", "ci_low", "ci_high"], factor, groups["readout"] == readout)
-    with _style():
+    with style():
         fig, ax = plt.subplots(figsize=(max(6.5, 1.3 * len(design.conditions) + 2), 4.5))
         for i, scenario in enumerate(design.scenarios):
             colour = design.scenario_colour(scenario)
@@ -245,7 +250,7 @@ def comparison(summary: pd.DataFrame, groups: pd.DataFrame, readout: str, design
         ax.set_xlim(-0.6, len(design.conditions) - 0.4)
         ax.legend(frameon=False, loc="best")
         title = f"Comparison: {label_of(readout)}"
-        _finish(fig, title)
+        finish(fig, title)
     caption = (f"{label_of(readout)} (post-warm-up mean of each run). Small dots: replicate runs; large marker and "
                "bar: group mean and its bootstrap 95 % CI.")
     return ReportFigure(f"compare_{readout}", title, caption, fig)
@@ -281,7 +286,7 @@ def dose_response(summary: pd.DataFrame, fits: pd.DataFrame, readout: str, desig
     factor, prefix = scale(summary[readout])
     summary, data = _scaled(summary, [readout], factor), _scaled(data, [readout], factor)
     fits = _scaled(fits, ["y0", "emax"], factor, fits["readout"] == readout)
-    with _style():
+    with style():
         fig, axes = plt.subplots(1, len(design.scenarios), figsize=(5 * len(design.scenarios) + 1, 4.3),
                                  sharey=True, squeeze=False)
         for ax, scenario in zip(axes[0], design.scenarios, strict=True):
@@ -295,7 +300,7 @@ def dose_response(summary: pd.DataFrame, fits: pd.DataFrame, readout: str, desig
         axes[0, 0].set_ylabel(plain(scaled_label(readout, prefix)))
         _dose_legend(fig, axes[0])
         title = f"Dose-response: {label_of(readout)}"
-        _finish(fig, title)
+        finish(fig, title)
     caption = (f"{label_of(readout)} against bath ketamine (runs with no other drug; vehicle at '0'). Dots: runs; "
                "markers with bars: mean and bootstrap 95 % CI; line: Hill fit y0 + Emax·c/(c + EC50) (n = 1); "
                "dashed line and shaded band: EC50 and its bootstrap 95 % CI. Open diamond: ketamine with an "
@@ -368,7 +373,7 @@ def _antagonist_points(ax, summary, readout, scenario, design) -> None:
 
 def pool_composition(groups: pd.DataFrame, design: Design) -> ReportFigure:
     """Stacked mean pools per bouton by condition: a row per cell type, a column per scenario."""
-    with _style():
+    with style():
         fig, axes = plt.subplots(2, len(design.scenarios), figsize=(4.5 * len(design.scenarios) + 1.5, 7),
                                  sharey="row", squeeze=False)
         for row, t in enumerate(("glu", "gaba")):
@@ -379,7 +384,7 @@ def pool_composition(groups: pd.DataFrame, design: Design) -> ReportFigure:
             axes[row, 0].set_ylabel(unit_of(f"rrp_{t}"))
         handles = [plt.Rectangle((0, 0), 1, 1, color=POOL_COLOURS[p]) for p in reversed(POOLS)]
         _legend_below(fig, handles, [readout_table.readout(f"{p}_glu").quantity_label for p in reversed(POOLS)], 4)
-        _finish(fig, "Pool composition", (0, 0.05, 1, 1))
+        finish(fig, "Pool composition", (0, 0.05, 1, 1))
     caption = ("Vesicle pool composition of the average bouton (post-warm-up means over replicates): readily "
                "releasable (RRP), surface (fused, awaiting endocytosis), recycling and reserve pools.")
     return ReportFigure("pools", "Pool composition", caption, fig)
@@ -424,7 +429,7 @@ def effect_heatmap(effects: pd.DataFrame, readouts: Sequence[str], design: Desig
     table, solid, columns = table[:, keep], solid[:, keep], [c for c, k in zip(columns, keep, strict=True) if k]
     finite = np.abs(table[np.isfinite(table)])
     limit = min(max(float(np.percentile(finite, 90)) if finite.size else 1.0, 5.0), 100.0)   # robust colour range
-    with _style():
+    with style():
         fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(columns) + 4), 0.42 * len(readouts) + 2.6),
                                layout="constrained")
         image = ax.imshow(table, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
@@ -438,7 +443,7 @@ def effect_heatmap(effects: pd.DataFrame, readouts: Sequence[str], design: Desig
                                                      for s, c in columns), fontsize=7, rotation=90)
         ax.spines[:].set_visible(False)
         fig.colorbar(image, ax=ax, label=plain(f"% change vs {reference} (same scenario)"), shrink=0.8)
-        _finish(fig, f"Effect overview: % change vs {reference}")
+        finish(fig, f"Effect overview: % change vs {reference}")
     caption = (f"Percent change of each readout's group mean against {reference} in the same scenario "
                f"(colour scale clipped at ±{limit:.0f} %). Bold: the bootstrap 95 % CI of the change excludes 0.")
     return ReportFigure("effects", f"Effect overview: % change vs {reference}", caption, fig)

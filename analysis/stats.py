@@ -37,8 +37,8 @@ DOSE_COLUMN = "bath_ketamine_uM"
 # --------------------------------------------------------------------------- units and labels
 
 _GLU, _GABA = ("glutamatergic",), ("gabaergic",)
-#: the per-run measurements of the validation (``analysis.validate.run_measurements``), declared as the readouts
-#: of ``sim.model.readout_table`` are; units as written there (printed with ``unit_words``)
+#: the per-run measurements of the validation (``analysis.validation_measures.run_measurements``), declared as
+#: the readouts of ``sim.model.readout_table`` are; units as written there (printed with ``unit_words``)
 MEASUREMENTS: dict[str, Readout] = by_name((
     *per_cell_type("evoked_release_{t}", "vesicles/bouton", "evoked release (test pulses)", cell_types=_GLU),
     *per_cell_type("rrp_fraction_released_{t}", "1", "fraction of the RRP released (first test pulse)",
@@ -135,7 +135,9 @@ def bootstrap_means(values: np.ndarray, n_boot: int = N_BOOT, seed: int | None =
     return values[idx].mean(axis=1)
 
 
-def _percentiles(samples: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float]:
+def percentile_ci(samples: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float]:
+    """The central ``level`` percentile interval (low, high) of bootstrap samples, in their units; non-finite
+    samples are dropped, NaN if none is left."""
     samples = samples[np.isfinite(samples)]
     if samples.size == 0:
         return float("nan"), float("nan")
@@ -149,7 +151,7 @@ def bootstrap_ci(values: Sequence[float], n_boot: int = N_BOOT, level: float = C
     values = np.asarray(values, dtype=float)
     if values.size < 2:
         return float("nan"), float("nan")
-    return _percentiles(bootstrap_means(values, n_boot, seed), level)
+    return percentile_ci(bootstrap_means(values, n_boot, seed), level)
 
 
 def group_summary(frame: pd.DataFrame, readouts: Sequence[str], by: Sequence[str] | None = None,
@@ -201,7 +203,7 @@ def percent_change_ci(a: Sequence[float], b: Sequence[float], n_boot: int = N_BO
     ma = a[rng.integers(0, a.size, (n_boot, a.size))].mean(axis=1)
     mb = b[rng.integers(0, b.size, (n_boot, b.size))].mean(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _percentiles(100 * (ma - mb) / mb)
+        return percentile_ci(100 * (ma - mb) / mb)
 
 
 def welch_test(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
@@ -407,8 +409,8 @@ def fit_hill(conc: Sequence[float], y: Sequence[float], n_hill: float = 1.0, n_b
     boot = _bootstrap_hill(c, y, doses, n_hill, popt, n_boot, seed)
     out["n_boot_ok"] = int(len(boot))
     if len(boot) >= 0.5 * n_boot:
-        out["emax_ci_low"], out["emax_ci_high"] = _percentiles(boot[:, 1])
-        out["ec50_ci_low"], out["ec50_ci_high"] = _percentiles(boot[:, 2])
+        out["emax_ci_low"], out["emax_ci_high"] = percentile_ci(boot[:, 1])
+        out["ec50_ci_low"], out["ec50_ci_high"] = percentile_ci(boot[:, 2])
     out["status"] = _hill_status(out, lo_c, hi_c, positive)
     return out
 

@@ -16,17 +16,9 @@ from analysis import report_figures as rf
 from analysis import stats
 from analysis.figures import COLOURS
 from analysis.mpl_text import plain, plain_all
-from analysis.validate import (
-    BASELINE_WINDOW_S,
-    EARLY_WINDOW_S,
-    Finding,
-    Group,
-    Panel,
-    ValidationData,
-    hill_fits,
-    tm_observed,
-    tm_test,
-)
+from analysis.validation_checks import Group, Panel, hill_fits, tm_observed, tm_test
+from analysis.validation_findings import Finding
+from analysis.validation_measures import BASELINE_WINDOW_S, EARLY_WINDOW_S, ValidationData, per_bouton
 
 PANEL_HEIGHT = 3.6             # inches
 MIN_PANEL_WIDTH = 3.9          # inches; bar panels widen with their number of groups
@@ -57,7 +49,7 @@ def bar_panel(ax: plt.Axes, data: ValidationData, panel: Panel) -> None:
     """Bars (group means), replicate points and bootstrap 95 % CIs of one metric."""
     experiment = panel.experiment
     design = data.design
-    values = [data.values(experiment, g, panel.metric) for g in panel.groups]
+    values = [g.values(data, experiment, panel.metric) for g in panel.groups]
     factor, prefix = rf.scale(np.concatenate(values) if values else [])
     for i, (group, v) in enumerate(zip(panel.groups, values, strict=True)):
         if v.size == 0:
@@ -78,7 +70,7 @@ def bar_panel(ax: plt.Axes, data: ValidationData, panel: Panel) -> None:
 
 
 def _band(ax: plt.Axes, x, mean, sd, n, colour, label: str) -> None:
-    half = rf._t_band(np.asarray(sd, dtype=float), np.asarray(n, dtype=float))
+    half = rf.t_band(np.asarray(sd, dtype=float), np.asarray(n, dtype=float))
     ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.2, lw=0)
     ax.plot(x, mean, color=colour, lw=1.3, label=plain(label))
 
@@ -94,18 +86,18 @@ def _timecourse(ax, data: ValidationData, experiment: str, column: str, smooth_s
     ts = ts.assign(**{column: ts[column] / factor})
     dt = float(np.median(np.diff(np.unique(ts["time_s"]))))
     for name, sub in ts.groupby(split, sort=False):
-        agg = rf._smoothed_mean(sub, column, max(1, round(smooth_s / dt)))
+        agg = rf.smoothed_mean(sub, column, max(1, round(smooth_s / dt)))
         _band(ax, agg.index, agg["mean"], agg["sd"], agg["n"], design.colour(name), design.label(name))
     ax.set_xlabel("time (s)")
     ax.set_ylabel(plain(rf.scaled_label(column, prefix, width=30)))
     ax.legend(frameon=False, fontsize=7)
 
 
-def glutamate_timecourse(ax, data: ValidationData, finding: Finding) -> None:
+def glutamate_timecourse(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """Network glutamate release over time, the drug's application and the baseline and early windows."""
     _timecourse(ax, data, finding.experiment, "glutamate_released_per_s", 0.5)
     scenario = data.scenario(finding.experiment, "normal")
-    rf._shade_time(ax, scenario.protocol.warmup_s, [])
+    rf.shade_time(ax, scenario.protocol.warmup_s, [])
     for (lo, hi), colour in ((BASELINE_WINDOW_S, "#2e86c1"), (EARLY_WINDOW_S, "#c0392b")):
         ax.axvspan(lo, hi, color=colour, alpha=0.1, lw=0)
     applied = scenario.condition("ketamine_10uM").apply_at_s
@@ -118,17 +110,17 @@ def glutamate_timecourse(ax, data: ValidationData, finding: Finding) -> None:
     ax.set_title(f"drug at {applied:g} s; shaded: baseline and early windows; test-train peaks clipped", fontsize=8)
 
 
-def phluorin(ax, data: ValidationData, finding: Finding) -> None:
+def phluorin(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """pHluorin (surface fraction) of glutamatergic boutons, normal network, vehicle vs ketamine."""
     _timecourse(ax, data, finding.experiment, "phluorin_glu", 0.2, scenario="normal")
     ax.set_xlim(18, None)
     ax.set_title("normal network: loading train 22-24 s, decay fitted 24-54 s", fontsize=8)
 
 
-def train_pulses(ax, data: ValidationData, finding: Finding) -> None:
+def train_pulses(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """Release per stimulated bouton at each pulse of the sustained train, by endocytosis time constant."""
     pulses = data.long(finding.experiment, "pulses")
-    pulses = pulses.assign(release=pulses["released_glu"] / pulses["n_stimulated_glu"])
+    pulses = pulses.assign(release=per_bouton(pulses))
     key = stats.level_columns(pulses)[0]
     for i, (level, sub) in enumerate(pulses.groupby(key, sort=True)):
         agg = sub.groupby("time_s")["release"].agg(["mean", "std", "count"])
@@ -139,12 +131,12 @@ def train_pulses(ax, data: ValidationData, finding: Finding) -> None:
     ax.legend(frameon=False, fontsize=7)
 
 
-def tm_pulses(ax, data: ValidationData, finding: Finding) -> None:
+def tm_pulses(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """Observed mean release per pulse (95 % CI over runs) and the analytic Tsodyks-Markram sequence."""
     train = tm_observed(data, finding.experiment)
     observed, predicted = train.observed, train.predicted
     number = np.arange(1, predicted.size + 1)
-    half = rf._t_band(observed.std(axis=0, ddof=1), np.full(predicted.size, observed.shape[0]))
+    half = rf.t_band(observed.std(axis=0, ddof=1), np.full(predicted.size, observed.shape[0]))
     ax.errorbar(number, observed.mean(axis=0), yerr=half, fmt="o", ms=4, color=COLOURS["glu"], capsize=2,
                 label=f"simulated (mean, 95 % CI, {observed.shape[0]} runs)", zorder=3)
     ax.plot(number, predicted, color="k", lw=1.2, label="Tsodyks-Markram n·U·x_k")
@@ -153,7 +145,7 @@ def tm_pulses(ax, data: ValidationData, finding: Finding) -> None:
     ax.legend(frameon=False, fontsize=7)
 
 
-def tm_deviation(ax, data: ValidationData, finding: Finding) -> None:
+def tm_deviation(ax: plt.Axes, data: ValidationData, finding: Finding) -> None:
     """Deviation of the mean release from Tsodyks-Markram per pulse, with the binomial 95 % band under TM."""
     train = tm_observed(data, finding.experiment)
     number = np.arange(1, train.predicted.size + 1)
@@ -183,7 +175,7 @@ def finding_figure(finding: Finding, data: ValidationData, rows: pd.DataFrame) -
     width = max([MIN_PANEL_WIDTH, *(0.95 * len(p.groups) + 1.4 for p in bars)])
     results = "; ".join(f"{r.id} {r.result} ({r.measured})" for r in rows.itertuples())
     title = f"Finding {finding.key}: {finding.title}"
-    with rf._style():
+    with rf.style():
         fig, axes = plt.subplots(nrows, cols, figsize=(max(width * cols, MIN_FIGURE_WIDTH),
                                                        PANEL_HEIGHT * nrows + 0.9), squeeze=False)
         flat = list(axes.ravel())
@@ -195,7 +187,7 @@ def finding_figure(finding: Finding, data: ValidationData, rows: pd.DataFrame) -
             ax.set_visible(False)
         footer = textwrap.fill(f"Expected: {finding.expected}. Result: {results}", 170)
         fig.text(0.5, 0.005, plain(footer), ha="center", va="bottom", fontsize=7.5)
-        rf._finish(fig, title, (0, 0.035 * (1 + footer.count("\n")) / nrows ** 0.5, 1, 1))
+        rf.finish(fig, title, (0, 0.035 * (1 + footer.count("\n")) / nrows ** 0.5, 1, 1))
     caption = ("Bars: group means; dots: replicate runs; error bars: bootstrap 95 % CI of the mean; bands: t-based "
                "95 % CI over replicates.")
     return rf.ReportFigure(f"finding_{finding.key.zfill(2)}", title, caption, fig)
@@ -214,6 +206,7 @@ def dose_figures(finding: Finding, data: ValidationData) -> list[rf.ReportFigure
 
 
 def figures(finding: Finding, data: ValidationData, rows: pd.DataFrame) -> list[rf.ReportFigure]:
+    """The figures of one finding: its dose-response curves, or one figure of its panels with its ``rows``."""
     if "dose_response" in finding.extra_panels:
         return dose_figures(finding, data)
     return [finding_figure(finding, data, rows)]

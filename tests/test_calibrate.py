@@ -16,7 +16,7 @@ from helpers import NORMAL, ROOT, run_cli
 import run
 from analysis.calibration_fit import fit, profile_of, profiles
 from analysis.calibration_objective import PENALTY, Evaluation, EvaluationStore, measure, objective
-from analysis.validate import run_measurements
+from analysis.validation_measures import run_measurements
 from sim.runs.calibration import Calibration, FreeParameter, GroupRef, OptimiserSettings, Target, load_calibration
 from sim.runs.calibration_runs import EvaluationRunner, open_folder
 

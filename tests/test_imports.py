@@ -61,9 +61,15 @@ def _imports(tree: ast.AST):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
             for alias in node.names:
                 submodule = f"{node.module}.{alias.name}"
-                yield (submodule, "") if node.module in PACKAGES else (node.module, alias.name)
+                yield (submodule, "") if _is_module(submodule) else (node.module, alias.name)
         elif isinstance(node, ast.Import):
             yield from ((a.name, "") for a in node.names if a.name.split(".")[0] in PACKAGES)
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` (``sim.model.kernels``) is a module or package of the repository."""
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
 def cycles(graph: dict[str, list[str]]) -> list[list[str]]:

@@ -381,7 +381,7 @@ def builtin_files() -> list[tuple[Path, str, bool]]:
                          ids=[f"{p.relative_to(ROOT / 'scenarios')}{' --quick' if q else ''}"
                               for p, _, q in builtin_files()])
 def test_every_builtin_file_loads_within_the_limits(path, kind, quick):
-    from analysis.validate import run_measurements
+    from analysis.validation_measures import run_measurements
 
     if kind == "scenario":
         load_scenario(path)

@@ -10,7 +10,7 @@ import pytest
 from helpers import NORMAL, ROOT, build
 
 from analysis import stats
-from analysis.validate import run_measurements
+from analysis.validation_measures import run_measurements
 from sim.model import readout_table as table
 from sim.model.params import CELL_TYPES
 from sim.model.readouts import run_results

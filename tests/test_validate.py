@@ -14,8 +14,30 @@ import pandas as pd
 import pytest
 
 from analysis import stats
-from analysis import validate as v
 from analysis.report_figures import Design
+from analysis.validate_outputs import summary_line
+from analysis.validation_checks import (
+    ALPHA,
+    TM_ALPHA,
+    Change,
+    Contrast,
+    LargerImpairment,
+    RatioOfChanges,
+    TrainRelease,
+    normal,
+    tm_release,
+    tm_test,
+)
+from analysis.validation_findings import AFTER_BEFORE, FINDINGS, ROW_COLUMNS, STATUSES
+from analysis.validation_measures import (
+    EXPERIMENTS,
+    RUN_METRICS,
+    Run,
+    ValidationData,
+    fit_decay,
+    release_at_test_pulses,
+)
+from sim.model.packaged import VALIDATION_DIR
 from sim.model.params import ScenarioError
 from sim.model.scenario import build_scenario
 from sim.runs.experiment import load_experiment
@@ -27,12 +49,12 @@ QUICK_LIMIT_S = 600.0     # a generous bound (about 2.5 min on 2 idle cores); ca
 # --------------------------------------------------------------------------- synthetic groups
 
 
-def synthetic(groups: dict[tuple[str, str], dict[str, np.ndarray]]) -> v.ValidationData:
+def synthetic(groups: dict[tuple[str, str], dict[str, np.ndarray]]) -> ValidationData:
     """A ValidationData whose experiment 'x' holds the given runs: (scenario, condition) -> {metric: values}."""
     rows = [{"run_id": f"r{i}", "scenario": s, "condition": c, "replicate": i, "status": "ok",
              **{m: values[i] for m, values in metrics.items()}}
             for (s, c), metrics in groups.items() for i in range(len(next(iter(metrics.values()))))]
-    data = v.ValidationData(Path("/nonexistent"))
+    data = ValidationData(Path("/nonexistent"))
     frame = pd.DataFrame(rows)
     data._runs["x"] = frame
     data.__dict__["design"] = Design.from_summary(frame)
@@ -43,7 +65,7 @@ def normal_values(mean: float, n: int = 6, sd: float = 0.02, seed: int = 0) -> n
     return mean + sd * np.random.default_rng(seed).standard_normal(n)
 
 
-def check(data: v.ValidationData, item) -> dict:
+def check(data: ValidationData, item) -> dict:
     return item.evaluate(data, "x")
 
 
@@ -52,57 +74,57 @@ def test_fit_decay_recovers_a_known_time_constant():
     y = 0.12 + 0.08 * np.exp(-(t - 24.0) / 13.7)
     noisy = y + 2e-4 * np.random.default_rng(1).standard_normal(t.size)
     for trace in (y, noisy):
-        fit = v.fit_decay(t, trace, 24.0)
+        fit = fit_decay(t, trace, 24.0)
         assert abs(fit["tau"] - 13.7) / 13.7 < 0.02
-    assert np.isnan(v.fit_decay(t, np.full(t.size, 0.3), 24.0)["tau"])      # a flat trace has no time constant
+    assert np.isnan(fit_decay(t, np.full(t.size, 0.3), 24.0)["tau"])      # a flat trace has no time constant
 
 
 def test_tsodyks_markram_sequence_reaches_its_steady_state():
     u, tau, interval = 0.5, 0.8, 0.05
-    release = v.tm_release(u, tau, 10, np.arange(60) * interval)
+    release = tm_release(u, tau, 10, np.arange(60) * interval)
     e = np.exp(-interval / tau)
     assert release[0] == pytest.approx(5.0)
     assert release[-1] == pytest.approx(10 * u * (1 - e) / (1 - (1 - u) * e), rel=1e-9)
 
 
-def tm_train(u_true: float, seed: int = 3) -> v.TrainRelease:
+def tm_train(u_true: float, seed: int = 3) -> TrainRelease:
     """Binomial release of independent sites following TM with ``u_true``; prediction with U = 0.5."""
     times = np.arange(20) * 0.05
-    q = v.tm_release(u_true, 0.8, 10, times) / 10
+    q = tm_release(u_true, 0.8, 10, times) / 10
     counts = np.random.default_rng(seed).binomial(800 * 10, q, size=(4, q.size))
-    return v.TrainRelease(counts / 800, times, v.tm_release(0.5, 0.8, 10, times), 10, 800)
+    return TrainRelease(counts / 800, times, tm_release(0.5, 0.8, 10, times), 10, 800)
 
 
 def test_tsodyks_markram_test_accepts_the_model_and_rejects_another():
-    assert v.tm_test(tm_train(0.5))["p_bonferroni"] >= v.TM_ALPHA
-    assert v.tm_test(tm_train(0.45))["p_bonferroni"] < v.TM_ALPHA
+    assert tm_test(tm_train(0.5))["p_bonferroni"] >= TM_ALPHA
+    assert tm_test(tm_train(0.45))["p_bonferroni"] < TM_ALPHA
 
 
 def test_change_needs_the_direction_significance_and_size():
     data = synthetic({("normal", "vehicle"): {"m": normal_values(1.0)},
                       ("normal", "ketamine_10uM"): {"m": normal_values(0.8, seed=1)},
                       ("normal", "dpcpx"): {"m": normal_values(1.01, seed=2)}})
-    ket = v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle"))
-    assert check(data, v.Change(ket, "decrease"))["passed"]
-    assert check(data, v.Change(ket, "decrease", min_pct=15.0))["passed"]
-    assert not check(data, v.Change(ket, "decrease", min_pct=30.0))["passed"]      # -20 % is not -30 %
-    assert not check(data, v.Change(ket, "increase"))["passed"]
-    assert not check(data, v.Change(ket, "decrease", below=0.5))["passed"]
-    row = check(data, v.Change(ket, "decrease"))
+    ket = Contrast("m", normal("ketamine_10uM"), normal("vehicle"))
+    assert check(data, Change(ket, "decrease"))["passed"]
+    assert check(data, Change(ket, "decrease", min_pct=15.0))["passed"]
+    assert not check(data, Change(ket, "decrease", min_pct=30.0))["passed"]      # -20 % is not -30 %
+    assert not check(data, Change(ket, "increase"))["passed"]
+    assert not check(data, Change(ket, "decrease", below=0.5))["passed"]
+    row = check(data, Change(ket, "decrease"))
     assert row["effect"] == pytest.approx(-20.0, abs=2.0) and row["ci_low"] < row["effect"] < row["ci_high"]
-    same = v.Contrast("m", v.normal("dpcpx"), v.normal("vehicle"))
-    assert not check(data, v.Change(same, "increase"))["passed"]                  # +1 % is not significant
-    assert check(data, v.Change(same, "unchanged"))["passed"]
-    assert not check(data, v.Change(ket, "unchanged"))["passed"]                 # -20 %, significant
+    same = Contrast("m", normal("dpcpx"), normal("vehicle"))
+    assert not check(data, Change(same, "increase"))["passed"]                  # +1 % is not significant
+    assert check(data, Change(same, "unchanged"))["passed"]
+    assert not check(data, Change(ket, "unchanged"))["passed"]                 # -20 %, significant
 
 
 def test_a_decrease_must_stay_within_the_stated_range():
     data = synthetic({("normal", "vehicle"): {"m": normal_values(1.0)},
                       ("normal", "adenosine_10uM"): {"m": normal_values(0.8, seed=1)}})
-    ado = v.Contrast("m", v.normal("adenosine_10uM"), v.normal("vehicle"))
-    assert check(data, v.Change(ado, "decrease", min_pct=10.0, max_pct=30.0))["passed"]
-    assert not check(data, v.Change(ado, "decrease", min_pct=10.0, max_pct=15.0))["passed"]   # -20 % is too large
-    assert not check(data, v.Change(ado, "decrease", min_pct=25.0, max_pct=75.0))["passed"]   # ... or too small
+    ado = Contrast("m", normal("adenosine_10uM"), normal("vehicle"))
+    assert check(data, Change(ado, "decrease", min_pct=10.0, max_pct=30.0))["passed"]
+    assert not check(data, Change(ado, "decrease", min_pct=10.0, max_pct=15.0))["passed"]   # -20 % is too large
+    assert not check(data, Change(ado, "decrease", min_pct=25.0, max_pct=75.0))["passed"]   # ... or too small
 
 
 def test_unchanged_is_an_equivalence_test_not_a_missing_difference():
@@ -113,35 +135,35 @@ def test_unchanged_is_an_equivalence_test_not_a_missing_difference():
                        ("normal", "ketamine_10uM"): {"m": normal_values(0.8, seed=1)}})
     noisy = synthetic({("normal", "vehicle"): {"m": normal_values(1.0, n=4, sd=0.3)},
                        ("normal", "dpcpx"): {"m": normal_values(1.05, n=4, sd=0.3, seed=2)}})
-    same = v.Contrast("m", v.normal("dpcpx"), v.normal("vehicle"))
-    ket = v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle"))
-    assert check(tight, v.Change(same, "unchanged"))["passed"]
-    assert not check(tight, v.Change(ket, "unchanged"))["passed"]
-    row = check(noisy, v.Change(same, "unchanged"))
-    assert not row["passed"] and row["p"] > v.ALPHA
-    assert stats.welch_test(*same.values(noisy, "x"))[1] > v.ALPHA               # the old criterion would pass it
+    same = Contrast("m", normal("dpcpx"), normal("vehicle"))
+    ket = Contrast("m", normal("ketamine_10uM"), normal("vehicle"))
+    assert check(tight, Change(same, "unchanged"))["passed"]
+    assert not check(tight, Change(ket, "unchanged"))["passed"]
+    row = check(noisy, Change(same, "unchanged"))
+    assert not row["passed"] and row["p"] > ALPHA
+    assert stats.welch_test(*same.values(noisy, "x"))[1] > ALPHA               # the old criterion would pass it
 
 
 def test_every_finding_is_calibrated_predicted_or_informational_as_docs_calibration_says():
     text = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
     listed = {}
-    for status in v.STATUSES:
+    for status in STATUSES:
         line = next(x for x in text.splitlines() if x.startswith(f"- **{status}**:"))
         listed.update({key.strip(" ."): status for key in line.split(":", 1)[1].split(",")})
-    assert listed == {f.key: f.status for f in v.FINDINGS}
+    assert listed == {f.key: f.status for f in FINDINGS}
 
 
 def test_summary_line_counts_calibrated_and_predicted_checks_apart():
     rows = pd.DataFrame({"id": ["1", "2", "3", "D"],
                          "status": ["calibrated", "predicted", "predicted", "informational"],
                          "result": ["PASS", "PASS", "FAIL", "INFO"]})
-    assert v.summary_line(rows) == "2 of 3 checks pass (calibrated 1 of 1, predicted 1 of 2); FAIL: 3"
+    assert summary_line(rows) == "2 of 3 checks pass (calibrated 1 of 1, predicted 1 of 2); FAIL: 3"
 
 
 def test_too_few_runs_fail():
     data = synthetic({("normal", "vehicle"): {"m": np.array([1.0])},
                       ("normal", "ketamine_10uM"): {"m": normal_values(0.5)}})
-    row = check(data, v.Change(v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), "decrease"))
+    row = check(data, Change(Contrast("m", normal("ketamine_10uM"), normal("vehicle")), "decrease"))
     assert row["passed"] is False and row["measured"] == "not enough runs"
 
 
@@ -152,8 +174,8 @@ def test_half_ratio_criterion(with_antagonist: float, passes: bool):
                       ("normal", "ketamine_10uM"): {"m": normal_values(0.8, seed=1)},
                       ("normal", "dpcpx"): {"m": normal_values(1.4, seed=2)},
                       ("normal", "ketamine_10uM_dpcpx"): {"m": normal_values(1.4 * with_antagonist, seed=3)}})
-    ratio = v.RatioOfChanges(v.Contrast("m", v.normal("ketamine_10uM_dpcpx"), v.normal("dpcpx")),
-                             v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), 0.5)
+    ratio = RatioOfChanges(Contrast("m", normal("ketamine_10uM_dpcpx"), normal("dpcpx")),
+                             Contrast("m", normal("ketamine_10uM"), normal("vehicle")), 0.5)
     row = check(data, ratio)
     assert row["passed"] is passes
     assert row["effect"] == pytest.approx((with_antagonist - 1) / -0.2, abs=0.1)
@@ -162,13 +184,13 @@ def test_half_ratio_criterion(with_antagonist: float, passes: bool):
 
 def test_half_ratio_criterion_uses_the_upper_ci_bound():
     """A point ratio of 0.4 fails when its 95 % CI reaches above 0.5 (noisy groups); with tight groups it passes."""
-    def data(sd: float) -> v.ValidationData:
+    def data(sd: float) -> ValidationData:
         return synthetic({("normal", "vehicle"): {"m": normal_values(1.0, sd=sd)},
                           ("normal", "ketamine_10uM"): {"m": normal_values(0.8, sd=sd, seed=1)},
                           ("normal", "dpcpx"): {"m": normal_values(1.4, sd=sd, seed=2)},
                           ("normal", "ketamine_10uM_dpcpx"): {"m": normal_values(1.4 * 0.92, sd=sd, seed=3)}})
-    ratio = v.RatioOfChanges(v.Contrast("m", v.normal("ketamine_10uM_dpcpx"), v.normal("dpcpx")),
-                             v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), 0.5)
+    ratio = RatioOfChanges(Contrast("m", normal("ketamine_10uM_dpcpx"), normal("dpcpx")),
+                             Contrast("m", normal("ketamine_10uM"), normal("vehicle")), 0.5)
     tight, noisy = check(data(0.005), ratio), check(data(0.05), ratio)
     assert tight["passed"] and tight["ci_high"] <= 0.5
     assert noisy["effect"] < 0.5 < noisy["ci_high"] and not noisy["passed"]
@@ -179,19 +201,19 @@ def test_a_ratio_without_a_decrease_to_prevent_fails():
                       ("normal", "ketamine_10uM"): {"m": normal_values(1.2, seed=1)},
                       ("normal", "dpcpx"): {"m": normal_values(1.4, seed=2)},
                       ("normal", "ketamine_10uM_dpcpx"): {"m": normal_values(1.4, seed=3)}})
-    ratio = v.RatioOfChanges(v.Contrast("m", v.normal("ketamine_10uM_dpcpx"), v.normal("dpcpx")),
-                             v.Contrast("m", v.normal("ketamine_10uM"), v.normal("vehicle")), 0.5)
+    ratio = RatioOfChanges(Contrast("m", normal("ketamine_10uM_dpcpx"), normal("dpcpx")),
+                             Contrast("m", normal("ketamine_10uM"), normal("vehicle")), 0.5)
     assert not check(data, ratio)["passed"]
 
 
 def test_larger_impairment_in_glutamatergic_cells():
-    def data(glu: float, gaba: float) -> v.ValidationData:
+    def data(glu: float, gaba: float) -> ValidationData:
         return synthetic({("normal", "vehicle"): {"fm_glu": normal_values(20, seed=1),
                                                   "fm_gaba": normal_values(20, seed=2)},
                           ("normal", "ketamine_10uM"): {"fm_glu": normal_values(20 * glu, seed=3),
                                                         "fm_gaba": normal_values(20 * gaba, seed=4)}})
 
-    impairment = v.LargerImpairment(*(v.Contrast(f"fm_{t}", v.normal("ketamine_10uM"), v.normal("vehicle"))
+    impairment = LargerImpairment(*(Contrast(f"fm_{t}", normal("ketamine_10uM"), normal("vehicle"))
                                       for t in ("glu", "gaba")), sign=-1)
     assert check(data(0.7, 0.98), impairment)["passed"]
     assert not check(data(0.95, 0.95), impairment)["passed"]
@@ -199,16 +221,16 @@ def test_larger_impairment_in_glutamatergic_cells():
 
 
 def mid_run(condition: str = "ketamine_10uM", apply_at_s: float = 30.0, before: float = 2.0,
-            after: float = 1.5) -> v.Run:
+            after: float = 1.5) -> Run:
     """A run of the mid_run protocol (scenarios/experiments/validation/mid_run.toml) whose test pulses release
     ``before`` vesicles per stimulated bouton at their first pulse before the drug and ``after`` after it (later
     pulses of a train, and a GABAergic pulse, release other amounts that the measure must ignore)."""
-    exp = load_experiment(v.VALIDATION_DIR / "mid_run.toml")
+    exp = load_experiment(VALIDATION_DIR / "mid_run.toml")
     data = exp.scenario_data["normal"]
     data["conditions"][condition]["apply_at_s"] = apply_at_s
     data["protocol"]["stimuli"].append({"kind": "paired_pulse", "start_s": 40.0, "interval_ms": 50.0,
                                         "target": "gabaergic"})
-    scenario = build_scenario(data, str(v.VALIDATION_DIR))
+    scenario = build_scenario(data, str(VALIDATION_DIR))
     rows = []
     for index, stim in enumerate(scenario.stimuli):
         glu = stim.target == "glutamatergic"
@@ -219,35 +241,35 @@ def mid_run(condition: str = "ketamine_10uM", apply_at_s: float = 30.0, before: 
             rows.append({"stimulus": index, "time_s": t, "n_stimulated_glu": 100 if glu else 0,
                          "released_glu": 100 * (first if k == 0 else 0.3) if glu else 0.0,
                          "n_stimulated_gaba": 0 if glu else 50, "released_gaba": 0.0 if glu else 50.0})
-    return v.Run(pd.DataFrame({"time_s": [0.0, 0.02]}), pd.DataFrame(rows).sample(frac=1.0, random_state=1),
+    return Run(pd.DataFrame({"time_s": [0.0, 0.02]}), pd.DataFrame(rows).sample(frac=1.0, random_state=1),
                  scenario, condition)
 
 
 def test_evoked_release_after_over_before_the_drug_in_the_same_run():
     """First pulses of the glutamatergic tests before and after the application; nothing else counts."""
-    metrics = v.RUN_METRICS["mid_run"](mid_run(before=2.0, after=1.5))
+    metrics = RUN_METRICS["mid_run"](mid_run(before=2.0, after=1.5))
     assert metrics["evoked_release_glu_before"] == pytest.approx(2.0)
     assert metrics["evoked_release_glu_after"] == pytest.approx(1.5)
     assert metrics["evoked_release_after_before"] == pytest.approx(0.75)
     # the split follows the condition's own application time: at 61 s the train at 60 s counts as "before"
-    late = v.RUN_METRICS["mid_run"](mid_run(apply_at_s=61.0, before=2.0, after=1.0))
+    late = RUN_METRICS["mid_run"](mid_run(apply_at_s=61.0, before=2.0, after=1.0))
     assert late["evoked_release_glu_before"] == pytest.approx(2.0)
     assert late["evoked_release_after_before"] == pytest.approx(0.5)
     # all test stimuli after the warm-up, as before: the mean of the six first pulses
-    assert v.release_at_test_pulses(mid_run(before=2.0, after=1.0)) == pytest.approx(1.5)
+    assert release_at_test_pulses(mid_run(before=2.0, after=1.0)) == pytest.approx(1.5)
 
 
 def test_evoked_release_after_over_before_needs_tests_on_both_sides():
     with pytest.raises(ValueError, match="not after the warm-up"):
-        v.RUN_METRICS["mid_run"](mid_run(apply_at_s=10.0))
+        RUN_METRICS["mid_run"](mid_run(apply_at_s=10.0))
     with pytest.raises(ValueError, match="no glutamatergic test pulse"):
-        v.RUN_METRICS["mid_run"](mid_run(apply_at_s=80.0))                  # no test after the drug
+        RUN_METRICS["mid_run"](mid_run(apply_at_s=80.0))                  # no test after the drug
 
 
 def within_network(ketamine: float, ketamine_dpcpx: float, vehicle: float = 1.0, dpcpx: float = 1.28,
-                   sd: float = 0.02) -> v.ValidationData:
+                   sd: float = 0.02) -> ValidationData:
     """Synthetic mid_run runs: after / before ratios of the four conditions."""
-    data = synthetic({("normal", c): {v.AFTER_BEFORE: normal_values(m, n=8, sd=sd, seed=i)}
+    data = synthetic({("normal", c): {AFTER_BEFORE: normal_values(m, n=8, sd=sd, seed=i)}
                       for i, (c, m) in enumerate((("vehicle", vehicle), ("ketamine_10uM", ketamine),
                                                   ("dpcpx", dpcpx), ("ketamine_10uM_dpcpx", ketamine_dpcpx)))})
     data._runs["mid_run"] = data._runs.pop("x")
@@ -257,11 +279,11 @@ def within_network(ketamine: float, ketamine_dpcpx: float, vehicle: float = 1.0,
 def test_within_network_checks_of_findings_1_and_3():
     """Finding 1's within-network row: ketamine's after / before below the vehicle's; finding 3's: the decrease
     that DPCPX leaves, over ketamine's, with the upper CI bound at most 0.5."""
-    f1, f3 = (next(f for f in v.FINDINGS if f.key == k) for k in ("1", "3"))
+    f1, f3 = (next(f for f in FINDINGS if f.key == k) for k in ("1", "3"))
     (id1, decrease), = [(i, c) for i, c in zip(f1.row_ids(), f1.checks, strict=True) if c.experiment == "mid_run"]
     (id3, ratio), = [(i, c) for i, c in zip(f3.row_ids(), f3.checks, strict=True) if c.experiment == "mid_run"]
     assert (id1, id3) == ("1e", "3b") and f1.status == f3.status == "calibrated"
-    assert decrease.contrast.metric == ratio.numerator.metric == ratio.denominator.metric == v.AFTER_BEFORE
+    assert decrease.contrast.metric == ratio.numerator.metric == ratio.denominator.metric == AFTER_BEFORE
     prevented = within_network(ketamine=0.67, ketamine_dpcpx=1.24)          # -33 %; with DPCPX -3 % (ratio 0.09)
     row = decrease.evaluate(prevented, "mid_run")
     assert row["passed"] and row["effect"] == pytest.approx(-33.0, abs=2.0)
@@ -277,8 +299,8 @@ def test_within_network_checks_of_findings_1_and_3():
 
 def test_mid_run_applies_every_condition_at_the_same_time_between_its_tests():
     for quick in (False, True):
-        exp = load_experiment(v.VALIDATION_DIR / "mid_run.toml", quick=quick)
-        scenario = build_scenario(exp.scenario_data["normal"], str(v.VALIDATION_DIR))
+        exp = load_experiment(VALIDATION_DIR / "mid_run.toml", quick=quick)
+        scenario = build_scenario(exp.scenario_data["normal"], str(VALIDATION_DIR))
         applied = {scenario.condition(c).apply_at_s for c in exp.conditions}
         assert set(exp.conditions) == {"vehicle", "ketamine_10uM", "dpcpx", "ketamine_10uM_dpcpx"}
         assert len(applied) == 1
@@ -290,12 +312,12 @@ def test_mid_run_applies_every_condition_at_the_same_time_between_its_tests():
 
 
 def test_every_finding_of_science_md_has_its_experiment_groups():
-    keys = {f.key for f in v.FINDINGS}
+    keys = {f.key for f in FINDINGS}
     assert {str(k) for k in range(1, 11)} <= keys
     for quick in (False, True):
-        experiments = {name: load_experiment(v.VALIDATION_DIR / f"{name}.toml", quick=quick)
-                       for name in v.EXPERIMENTS}
-        for finding in v.FINDINGS:
+        experiments = {name: load_experiment(VALIDATION_DIR / f"{name}.toml", quick=quick)
+                       for name in EXPERIMENTS}
+        for finding in FINDINGS:
             for check_ in finding.checks:
                 for panel in check_.panels():
                     for group in panel.groups:
@@ -305,12 +327,12 @@ def test_every_finding_of_science_md_has_its_experiment_groups():
 
 
 def test_antagonists_use_the_protocol_of_evoked_release():
-    evoked, antagonists = (load_experiment(v.VALIDATION_DIR / f"{n}.toml") for n in ("evoked_release", "antagonists"))
+    evoked, antagonists = (load_experiment(VALIDATION_DIR / f"{n}.toml") for n in ("evoked_release", "antagonists"))
     assert evoked.scenario_data["normal"]["protocol"] == antagonists.scenario_data["normal"]["protocol"]
 
 
 def test_quick_variant_and_master_seed_of_an_experiment(tmp_path: Path):
-    path = v.VALIDATION_DIR / "evoked_release.toml"
+    path = VALIDATION_DIR / "evoked_release.toml"
     full, quick = load_experiment(path), load_experiment(path, quick=True, master_seed=99)
     assert quick.replicates < full.replicates and set(quick.conditions) < set(full.conditions)
     assert quick.master_seed == 99 and full.master_seed != 99
@@ -354,7 +376,7 @@ def test_quick_validation_passes_with_another_seed(quick_run):
 def test_quick_validation_outputs(quick_run):
     out, result, _ = quick_run
     table = pd.read_csv(out / "validation.csv")
-    assert list(table.columns) == list(v.ROW_COLUMNS)
+    assert list(table.columns) == list(ROW_COLUMNS)
     assert set(table["id"]) >= {"1a", "1b", "1e", "2a", "3a", "3b", "4", "5", "6a", "6b", "6c", "7a", "7b", "8a",
                                 "8b", "9a", "9b", "10"}
     text = (out / "validation.md").read_text()

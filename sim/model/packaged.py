@@ -61,3 +61,7 @@ def resolve(name_or_path: str | Path, kind: str = "scenario") -> Path:
         raise ScenarioError(f"{kind} {name_or_path!r}: not a packaged {kind}{did_you_mean(name_or_path, known)}; "
                             f"allowed: {', '.join(known)}, or the path of a {SUFFIX} file")
     return scenarios_dir() / FOLDERS[kind] / f"{name_or_path}{SUFFIX}"
+
+
+#: the experiments of ``run.py validate`` (one per group of findings, docs/science.md)
+VALIDATION_DIR = scenarios_dir() / "experiments" / "validation"

@@ -197,8 +197,8 @@ def load_calibration(path: str | Path, quick: bool = False, measures: tuple[str,
     """Read and validate a calibration file; errors name the file, the key and what is allowed.
 
     ``measures`` are the per-run measurements a target may name besides the
-    summary metrics (``analysis.validate.run_measurements``); ``quick`` selects
-    the experiment's quick variant and the file's quick budget. The experiment, and
+    summary metrics (``analysis.validation_measures.run_measurements``); ``quick``
+    selects the experiment's quick variant and the file's quick budget. The experiment, and
     its scenarios at the parameters' bounds, must be within the size limits of
     :mod:`sim.model.limits` unless ``allow_large``.
     """

@@ -61,7 +61,7 @@ __all__ = [  # the door: what the runs, the Python API and the analysis use
     "MANIFEST", "RUNS_DIR", "RUN_ERROR", "RUN_RESULT", "SUMMARY_FILES", "SWEEP_FILES", "SWEEP_TABLE",
     "OutputError", "Parameter", "check_tables", "git_commit", "is_finished", "load_batch", "load_sweep_results",
     "manifest_specs", "parameters_from_sweep", "read_manifest", "read_run_table", "read_summary",
-    "rebuild_tables", "run_folder", "salib_problem", "stored_scenarios", "stored_summary", "sweep_table",
+    "rebuild_tables", "run_folder", "scenario_of", "salib_problem", "stored_scenarios", "stored_summary", "sweep_table",
     "temporary_path", "utc_now", "versions", "write_atomically", "write_bytes", "write_json",
     "write_sweep_table", "write_table", "write_text",
 ]
@@ -399,12 +399,17 @@ def load_sweep_results(folder: Path) -> tuple[dict, pd.DataFrame]:
                       f"with run.py sweep SWEEP --out {folder} --resume)")
 
 
+def scenario_of(manifest: dict, name: str, source: str) -> Scenario:
+    """Scenario ``name`` of the manifest, validated again by the current code (ScenarioError if it fails)."""
+    return build_scenario(manifest["scenarios"][name], source)
+
+
 def stored_scenarios(manifest: dict) -> dict[str, Scenario | None]:
     """Each scenario of the manifest as the typed Scenario the runs used (None if it no longer validates)."""
     out = {}
-    for name, data in manifest.get("scenarios", {}).items():
+    for name in manifest.get("scenarios", {}):
         try:
-            out[name] = build_scenario(data, f"manifest:{name}")
+            out[name] = scenario_of(manifest, name, f"manifest:{name}")
         except (ScenarioError, TypeError, ValueError):
             out[name] = None
     return out
