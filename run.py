@@ -215,11 +215,11 @@ def _run_and_report(exp, args: argparse.Namespace, argv: list[str]) -> int:
 
 def validate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run the validation experiments (resumable), then write and print the table; exit 1 if a finding fails."""
-    from analysis import validate_folder
     from analysis.validate_outputs import console_table, write_outputs
     from analysis.validation_findings import evaluate
     from analysis.validation_measures import EXPERIMENTS, ValidationData
     from sim.model.packaged import VALIDATION_DIR
+    from sim.runs import validate_folder
     from sim.runs.batch import run_batches
     from sim.runs.experiment import load_experiment
     from sim.runs.folders import check_folder_name

@@ -34,8 +34,8 @@ from helpers import FAST, NORMAL, ROOT, SMOKE_EXPERIMENT, SMOKE_SWEEP
 
 import run
 import sim.model.model
-from analysis import validate_folder
 from analysis.mpl_text import plain
+from sim.runs import validate_folder
 from sim.runs.csv_cells import defuse_formulas
 from sim.runs.oserrors import describe
 from sim.runs.outputs import OutputError, write_json, write_table
