@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import methods, stats
+from analysis import contrasts, methods, report_summary, stats
 from analysis import report_figures as rf
 from analysis.report_render import (
     Rendered,
@@ -73,6 +73,8 @@ class Analysis:
     anova: pd.DataFrame
     hill: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    contrasts: pd.DataFrame = field(default_factory=pd.DataFrame)   # analysis.contrasts.contrast_effects
+    factorial: pd.DataFrame = field(default_factory=pd.DataFrame)   # analysis.contrasts.factorial_anova
 
 
 def choose_readouts(manifest: dict, ok: pd.DataFrame, warnings: list[str]) -> list[str]:
@@ -112,7 +114,20 @@ def analyse(manifest: dict, summary: pd.DataFrame) -> Analysis:
     groups = stats.group_summary(ok, list(dict.fromkeys([*readouts, *pools])))
     return Analysis(manifest, summary, ok, readouts, design, reference, groups,
                     stats.effects(ok, readouts, reference), stats.two_way_anova(ok, readouts),
-                    stats.dose_response(ok, readouts), warnings)
+                    stats.dose_response(ok, readouts), warnings,
+                    contrasts.contrast_effects(ok, readouts, manifest_contrasts(manifest, design, reference)),
+                    contrasts.factorial_anova(ok, readouts, manifest.get("factorial")))
+
+
+def manifest_contrasts(manifest: dict, design: rf.Design, reference: dict) -> list[dict]:
+    """The manifest's contrasts; a folder made before contrasts were stored gets each condition vs the reference
+    condition within each scenario."""
+    if "contrasts" in manifest:
+        return manifest["contrasts"]
+    return [{"name": f"{c} vs {reference['condition']}", "source": "reference",
+             "pairs": [{"treatment": {"scenario": s, "condition": c},
+                        "reference": {"scenario": s, "condition": reference["condition"]}} for s in design.scenarios]}
+            for c in design.conditions if c != reference["condition"]]
 
 
 def display_view(a: Analysis) -> Analysis:
@@ -120,7 +135,8 @@ def display_view(a: Analysis) -> Analysis:
     if not stats.level_columns(a.ok):
         return a
     return dataclasses.replace(a, ok=fold_levels(a.ok), groups=fold_levels(a.groups), effects=fold_levels(a.effects),
-                               anova=fold_levels(a.anova, "readout"), hill=fold_levels(a.hill, "scenario"))
+                               anova=fold_levels(a.anova, "readout"), hill=fold_levels(a.hill, "scenario"),
+                               contrasts=fold_levels(a.contrasts))
 
 
 def _completeness(manifest: dict, summary: pd.DataFrame) -> list[str]:
@@ -209,7 +225,8 @@ def key_results(a: Analysis) -> list[str]:
             out.append(f"{stats.label_of(r)}, {a.design.scenario_label(scenario)}, vs {a.reference['condition']}: "
                        + "; ".join(parts) + ".")
     out += _reversal_sentences(a, r, within) + _hill_sentences(a, r) + _scenario_sentences(a, r)
-    return out
+    vs_reference = f" vs {a.design.label(a.reference['condition'])}:"
+    return out + [s for s in report_summary.contrast_sentences(a, r) if vs_reference not in s]
 
 
 def key_table(a: Analysis) -> pd.DataFrame:
@@ -353,8 +370,8 @@ def _header(a: Analysis, folder: Path) -> str:
     rows = [("folder", str(folder)), ("experiment file", m.get("experiment_file", "")),
             ("command", m.get("command", "")), *run_rows(m, len(a.ok)),
             ("reference group", f"{a.reference['scenario']} / {a.reference['condition']}")]
-    sections = [("key", "Key results"), ("figures", "Figures"), ("statistics", "Statistics"), ("methods", "Methods"),
-                ("manifest", "Manifest")]
+    sections = [("summary", "Summary"), ("key", "Key results"), ("figures", "Figures"), ("statistics", "Statistics"),
+                ("methods", "Methods"), ("manifest", "Manifest")]
     return header_html(m, f"{m.get('name', folder.name)}: batch report", rows, sections)
 
 
@@ -368,6 +385,10 @@ def _statistics_html(a: Analysis) -> str:
     ref = a.reference
     parts += [f"<h3>Against the reference group ({esc(ref['scenario'])} / {esc(ref['condition'])})</h3>",
               f"<details><summary>all readouts</summary>{table_html(reference_table(a))}</details>",
+              "<h3>Contrasts (every readout)</h3><details><summary>all contrasts</summary>"
+              f"{table_html(report_summary.contrast_table(a, a.contrasts))}</details>",
+              *([f"<h3>Factorial ANOVA: {esc(report_summary.factorial_title(a))} (type II, every interaction)</h3>",
+                 table_html(report_summary.factorial_table(a))] if not a.factorial.empty else []),
               "<h3>Two-way ANOVA: scenario × condition (type II)</h3>", table_html(anova_table(a)),
               "<h3>Dose-response (Hill, n = 1) against ketamine</h3>", _table_or_text(hill_table(a)),
               "<p>The tidy table of all statistics is in <code>statistics.csv</code> next to this report.</p>"]
@@ -401,7 +422,8 @@ def _key_html(a: Analysis) -> str:
 
 def render_html(a: Analysis, folder: Path, figures: list[Rendered]) -> str:
     key_html = _key_html(a)
-    body = (_header(a, folder) + warnings_html(a.warnings) + key_html + figures_html(figures) + _statistics_html(a)
+    body = (_header(a, folder) + warnings_html(a.warnings) + report_summary.summary_html(a, figures) + key_html
+            + figures_html(figures) + _statistics_html(a)
             + _methods_html(a) + manifest_html(a.manifest))
     return html_page(f"{a.manifest.get('name', folder.name)}: batch report", body)
 
@@ -429,6 +451,7 @@ def build_batch_report(folder: Path) -> tuple[Path, Path]:
     title = f"{a.manifest.get('name', folder.name)}: batch report"
     rendered = write_pdf(pdf_path, title, title_lines(a, folder), make_figures(folder, a))
     write_text(html_path, render_html(a, folder, rendered))
-    write_table(folder / "statistics.csv", stats.tidy_statistics(full.groups, full.effects, full.anova, full.hill))
+    write_table(folder / "statistics.csv", stats.tidy_statistics(full.groups, full.effects, full.anova, full.hill,
+                                                                 full.contrasts, full.factorial))
     return html_path, pdf_path
 

@@ -20,7 +20,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib import colormaps  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
 from analysis.figures import COLOURS, LABELS, PNG_METADATA, POOL_COLOURS  # noqa: E402
@@ -64,6 +63,13 @@ class ReportFigure:
 # --------------------------------------------------------------------------- groups, colours, labels
 
 
+#: conditions other than vehicle, in order: Okabe-Ito's seven colours (Okabe & Ito 2008, "Color Universal Design";
+#: Wong 2011, Nat. Methods 8:441) without black, then Paul Tol's muted scheme (Tol 2021, SRON/EPS/TN/09-002)
+CONDITION_PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442",
+                     "#882255", "#44AA99", "#999933", "#AA4499", "#332288", "#DDCC77", "#117733", "#88CCEE")
+VEHICLE_COLOUR = "#555555"
+
+
 @dataclass
 class Design:
     """Order, colours and labels of the scenarios and conditions of a batch."""
@@ -95,18 +101,13 @@ class Design:
         text += f" | {levels}" if levels else ""
         return text.replace(" + ", "\n+ ").replace(" | ", "\n") if wrap else text
 
-    def colour(self, condition: str) -> tuple | str:
-        """Vehicle grey; ketamine alone on a red scale by log dose; other drugs distinct colours."""
-        d = self.drugs.get(condition, {})
-        others = [c for c in DRUG_COLUMNS if c != DOSE_COLUMN and d.get(c, 0) > 0]
-        if not others:
-            doses = sorted({v[DOSE_COLUMN] for v in self.drugs.values() if v.get(DOSE_COLUMN, 0) > 0})
-            if d.get(DOSE_COLUMN, 0) <= 0 or not doses:
-                return "0.35"
-            rank = doses.index(d[DOSE_COLUMN]) / (len(doses) - 1) if len(doses) > 1 else 1.0
-            return colormaps["YlOrRd"](0.35 + 0.6 * rank)
-        special = {"bath_dpcpx_uM": "#16a085", "bath_ampa_antagonist_uM": "#8e44ad", "bath_adenosine_uM": "#2e86c1"}
-        return special[others[0]]
+    def colour(self, condition: str) -> str:
+        """Each condition its own colour, the same in every figure: vehicle grey, the others in the design's order
+        from a colour-blind-safe palette (Okabe & Ito 2008, then Tol's muted scheme)."""
+        others = [c for c in self.conditions if c.partition(" | ")[0] != "vehicle" or " | " in c]
+        if condition not in others:
+            return VEHICLE_COLOUR
+        return CONDITION_PALETTE[others.index(condition) % len(CONDITION_PALETTE)]
 
 
 def finish(fig: plt.Figure, title: str, rect: tuple = (0, 0, 1, 1)) -> None:

@@ -84,6 +84,7 @@ def table_html(frame: pd.DataFrame) -> str:
 
 
 CSS = """
+.thumbs{display:flex;gap:6px}.thumbs img{width:24%;border:1px solid #ddd}
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;
 color:#222;line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}

@@ -110,7 +110,8 @@ def ok_runs(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["status"] == "ok"] if "status" in frame else frame
 
 
-def _values(frame: pd.DataFrame, readout: str) -> np.ndarray:
+def readout_values(frame: pd.DataFrame, readout: str) -> np.ndarray:
+    """The finite values of ``readout`` over the rows of ``frame``."""
     values = pd.to_numeric(frame[readout], errors="coerce").to_numpy(dtype=float)
     return values[np.isfinite(values)]
 
@@ -162,7 +163,7 @@ def group_summary(frame: pd.DataFrame, readouts: Sequence[str], by: Sequence[str
     rows = []
     for key, sub in _groups(frame, by):
         for readout in readouts:
-            v = _values(sub, readout)
+            v = readout_values(sub, readout)
             lo, hi = bootstrap_ci(v, n_boot)
             rows.append({**key, "readout": readout, "unit": unit_of(readout), "n": int(v.size),
                          "mean": float(v.mean()) if v.size else float("nan"),
@@ -259,11 +260,11 @@ def effects(frame: pd.DataFrame, readouts: Sequence[str], reference: dict[str, s
         for comparison, ref_key in refs.items():
             if ref_key == key or (comparison == "vs_reference" and ref_key == refs["within_scenario"]):
                 continue
-            ref = _select(frame, ref_key)
+            ref = select(frame, ref_key)
             if ref.empty:
                 continue
             for readout in readouts:
-                row = compare(_values(sub, readout), _values(ref, readout), n_boot)
+                row = compare(readout_values(sub, readout), readout_values(ref, readout), n_boot)
                 rows.append({"comparison": comparison, **key, "ref_scenario": ref_key["scenario"],
                              "ref_condition": ref_key["condition"], "readout": readout, "unit": unit_of(readout),
                              **row})
@@ -276,7 +277,7 @@ def effects(frame: pd.DataFrame, readouts: Sequence[str], reference: dict[str, s
     return out
 
 
-def _select(frame: pd.DataFrame, key: dict) -> pd.DataFrame:
+def select(frame: pd.DataFrame, key: dict) -> pd.DataFrame:
     mask = np.ones(len(frame), dtype=bool)
     for col, value in key.items():
         mask &= (frame[col] == value).to_numpy() | (frame[col].isna().to_numpy() & pd.isna(value))
@@ -485,11 +486,12 @@ def dose_levels(frame: pd.DataFrame) -> np.ndarray:
 # --------------------------------------------------------------------------- the tidy table
 
 
-def tidy_statistics(summary: pd.DataFrame, effect: pd.DataFrame, anova: pd.DataFrame,
-                    hill_fits: pd.DataFrame) -> pd.DataFrame:
+def tidy_statistics(summary: pd.DataFrame, effect: pd.DataFrame, anova: pd.DataFrame, hill_fits: pd.DataFrame,
+                    contrast: pd.DataFrame | None = None, factorial: pd.DataFrame | None = None) -> pd.DataFrame:
     """All tables stacked, with a ``table`` column saying which one each row belongs to."""
-    parts = [t.assign(table=name) for name, t in (("group_summary", summary), ("effect", effect),
-                                                  ("anova", anova), ("hill_fit", hill_fits)) if not t.empty]
+    tables = (("group_summary", summary), ("effect", effect), ("anova", anova), ("hill_fit", hill_fits),
+              ("contrast", contrast), ("factorial_anova", factorial))
+    parts = [t.assign(table=name) for name, t in tables if t is not None and not t.empty]
     if not parts:
         return pd.DataFrame(columns=["table"])
     out = pd.concat(parts, ignore_index=True, sort=False)

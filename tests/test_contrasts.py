@@ -43,9 +43,9 @@ def test_the_flagship_compares_each_drug_combination_with_it_minus_one_drug():
     assert by_name["ketamine_10uM_dpcpx vs dpcpx"]["drug"] == "ketamine_uM"
     scen = by_name["depression_like vs normal"]
     assert scen["source"] == "scenarios" and len(scen["pairs"]) == len(exp.conditions)
-    assert exp.factorial == {"drugs": {"dpcpx_uM": 0.1, "ketamine_uM": 10.0},
+    assert exp.factorial == {"drugs": {"ketamine_uM": 10.0, "dpcpx_uM": 0.1},
                              "conditions": {"vehicle": [], "ketamine_10uM": ["ketamine_uM"], "dpcpx": ["dpcpx_uM"],
-                                            "ketamine_10uM_dpcpx": ["dpcpx_uM", "ketamine_uM"]}}
+                                            "ketamine_10uM_dpcpx": ["ketamine_uM", "dpcpx_uM"]}}
 
 
 def test_the_drugs_of_a_condition_come_from_its_concentrations():
@@ -62,9 +62,9 @@ def test_no_factorial_without_every_cell():
     assert factorial(normal, ["vehicle", "ketamine_10uM", "ketamine_10uM_dpcpx"]) is None, "DPCPX alone missing"
     assert factorial(normal, ["vehicle", "ketamine_1uM", "dpcpx", "ketamine_10uM_dpcpx"]) is None, "doses differ"
     assert factorial(normal, ["vehicle", "ketamine_10uM", "ampa_antagonist", "ketamine_10uM_ampa_antagonist"]) == {
-        "drugs": {"ampa_antagonist_uM": 10.0, "ketamine_uM": 10.0},
+        "drugs": {"ketamine_uM": 10.0, "ampa_antagonist_uM": 10.0},
         "conditions": {"vehicle": [], "ketamine_10uM": ["ketamine_uM"], "ampa_antagonist": ["ampa_antagonist_uM"],
-                       "ketamine_10uM_ampa_antagonist": ["ampa_antagonist_uM", "ketamine_uM"]}}
+                       "ketamine_10uM_ampa_antagonist": ["ketamine_uM", "ampa_antagonist_uM"]}}
 
 
 def test_declared_contrasts_pair_within_what_they_leave_out(tmp_path):

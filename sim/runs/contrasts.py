@@ -148,7 +148,7 @@ def factorial(scenario: Scenario, conditions: list[str]) -> dict | None:
     """The largest full two-level factorial of drugs among the conditions (highest concentrations first):
     ``{"drugs": {field: µM}, "conditions": {condition: [drug fields applied]}}``, or None."""
     drugs = {c: drugs_of(scenario, c) for c in conditions}
-    seen = sorted({d for applied in drugs.values() for d in applied})
+    seen = [d for d in drug_fields() if any(d in applied for applied in drugs.values())]
     for size in range(len(seen), 1, -1):
         for subset in itertools.combinations(seen, size):
             found = _factorial_of(subset, drugs)
@@ -166,7 +166,7 @@ def _factorial_of(subset: tuple[str, ...], drugs: dict[str, dict[str, float]]) -
             cell = next((c for c, a in drugs.items() if a == want), None)
             if cell is None:
                 break
-            cells[cell] = sorted(want)
+            cells[cell] = list(want)
         else:
             return {"drugs": dict(zip(subset, doses, strict=True)), "conditions": cells}
     return None
