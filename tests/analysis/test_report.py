@@ -19,7 +19,7 @@ from analysis import stats
 from analysis.report_folder import build_report
 from sim.runs.outputs import OutputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PNG_IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 

@@ -42,7 +42,7 @@ from sim.model.params import ScenarioError
 from sim.model.scenario import build_scenario
 from sim.runs.experiment import load_experiment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUICK_LIMIT_S = 600.0     # a generous bound (about 2.5 min on 2 idle cores); catches a run-away quick mode
 
 

@@ -19,7 +19,7 @@ from sim.runs.experiment import load_experiment, run_seed
 from sim.runs.outputs import OutputError
 from sim.runs.store import read_manifest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "scenarios" / "experiments" / "smoke.toml"
 
 
