@@ -9,7 +9,7 @@ Every key, type, unit, allowed range and description comes from the dataclass
 fields of ``sim.model.params`` (metadata ``unit``, ``doc``, ``lo``, ``hi``,
 ``lo_open``, ``choices``); every default and source comes from the line
 ``key = value  # source`` of ``scenarios/normal.toml`` (or from the code
-default for stimulus and condition keys). ``tests/test_docs.py`` checks that
+default for stimulus and condition keys). ``tests/cli/test_docs.py`` checks that
 the committed page equals this script's output, so it cannot go stale.
 """
 

@@ -28,12 +28,25 @@ def tm_toml() -> Path:
 
 
 @pytest.fixture(scope="session")
+def smoke_batch(tmp_path_factory) -> Path:
+    """``scenarios/experiments/smoke.toml`` (2 scenarios x 2 conditions x 2 replicates) run once on 2 local workers,
+    as ``run.py batch`` runs it; shared, so tests that change it work on a copy."""
+    from sim.runs.batch import run_batch
+    from sim.runs.experiment import load_experiment
+
+    path = ROOT / "scenarios" / "experiments" / "smoke.toml"
+    out = tmp_path_factory.mktemp("batch") / "smoke"
+    command = ["batch", str(path), "--out", str(out), "--workers", "2", "--quiet"]
+    outcome = run_batch(load_experiment(path), out, command, workers=2, progress=False)
+    assert (outcome.done, outcome.failed) == (8, 0)
+    return out
+
+
+@pytest.fixture(scope="session")
 def smoke_sweep(tmp_path_factory) -> Path:
-    """``scenarios/sweeps/smoke.toml`` run once on the local backend (2 workers); shared by the sweep and Dask tests."""
-    from helpers import run_cli
+    """``scenarios/sweeps/smoke.toml`` run once on the local backend (2 workers) with its sensitivity analysis, as
+    ``run.py sweep`` runs it; shared by the sweep and Dask tests."""
+    from helpers import run_sweep_folder
 
     out = tmp_path_factory.mktemp("sweep") / "smoke_local"
-    result = run_cli("sweep", str(ROOT / "scenarios" / "sweeps" / "smoke.toml"), "--out", str(out), "--workers", "2",
-                     "--quiet")
-    assert result.returncode == 0, result.stderr
-    return out
+    return run_sweep_folder(ROOT / "scenarios" / "sweeps" / "smoke.toml", out, workers=2)

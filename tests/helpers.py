@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -57,6 +59,29 @@ def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """``python run.py ARGS`` in a subprocess from the repository root (its exit code is not checked)."""
     return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def run_main(*args: str) -> subprocess.CompletedProcess:
+    """``run.main(ARGS)`` in this process, its stdout and stderr captured: what :func:`run_cli` returns, without
+    starting an interpreter (for tests of a command's own output; paths are taken from the working directory)."""
+    import run
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = run.main(list(args))
+    return subprocess.CompletedProcess(["run.py", *args], code, stdout.getvalue(), stderr.getvalue())
+
+
+def run_sweep_folder(path: Path, out: Path, workers: int = 2) -> Path:
+    """What ``run.py sweep PATH --out OUT`` writes, through the library: the runs and ``sweep.parquet``
+    (:func:`sim.api.run_sweep`), then ``responses.parquet``, ``sensitivity.csv`` and the figures
+    (:func:`analysis.sensitivity.write_sweep_outputs`); returns ``out``."""
+    import sim
+    from analysis.sensitivity import write_sweep_outputs
+
+    sim.run_sweep(path, out, workers=workers)
+    write_sweep_outputs(out)
+    return out
 
 
 def kill_batch_midway(args: list[str], out: Path, after_runs: int = 2) -> int:

@@ -1,6 +1,6 @@
 """Serving ``app.py`` on localhost and opening it in headless Chromium (Debian's package, driven by Playwright).
 
-Used by ``tests/test_app.py`` and ``docs/make_app_screenshot.py``. Playwright
+Used by ``tests/cli/test_app.py`` and ``docs/make_app_screenshot.py``. Playwright
 is pointed at the system Chromium; it downloads no browser of its own.
 """
 

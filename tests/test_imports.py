@@ -1,5 +1,6 @@
 """The package's import structure: three layers with one-way imports, no module importing another's private
-names, and no import cycle (function-level imports count too).
+names, and no import cycle (function-level imports count too); ``import sim`` alone loads none of the heavy
+libraries.
 
     sim.model   the scenario schema, model, agents, mechanisms, engine, readout table, reference model
     sim.runs    designs, batch, executors, and sim.runs.store, the one door to the output folders
@@ -10,6 +11,8 @@ names, and no import cycle (function-level imports count too).
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 
 from helpers import ROOT
 
@@ -135,3 +138,10 @@ def test_no_import_cycles():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}) == [["a", "b", "c"]]
+
+
+def test_import_sim_loads_no_heavy_module():
+    """In a new interpreter (this one has loaded everything): ``import sim`` leaves the model's libraries unloaded."""
+    code = "import sys, sim; print(sorted(m for m in ('pandas', 'numpy', 'numba', 'mesa') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

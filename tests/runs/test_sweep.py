@@ -15,11 +15,13 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import NORMAL, ROOT, SMOKE_SWEEP, run_cli
+from helpers import NORMAL, ROOT, SMOKE_SWEEP, run_main, run_sweep_folder
 
 import run
+from analysis.report_folder import build_report
 from analysis.sensitivity import grid_indices
 from sim.model.testfunctions import ishigami
+from sim.runs.store import rebuild_tables
 from sim.runs.sweep import Parameter, design_points, load_sweep
 
 ISHIGAMI = ROOT / "scenarios" / "sweeps" / "ishigami.toml"
@@ -115,9 +117,7 @@ def test_whole_number_keys_are_rounded(tmp_path):
 
 
 def test_ishigami_sobol_indices_match_the_analytic_values(tmp_path):
-    out = tmp_path / "ishigami"
-    result = run_cli("sweep", str(ISHIGAMI), "--out", str(out), "--workers", "2", "--quiet")
-    assert result.returncode == 0, result.stderr
+    out = run_sweep_folder(ISHIGAMI, tmp_path / "ishigami", workers=2)
     runs = pd.read_parquet(out / "sweep.parquet")
     assert len(runs) == 512 * 5 and (runs["status"] == "ok").all()
     for row in runs.sample(5, random_state=1).itertuples():
@@ -136,9 +136,7 @@ def test_morris_and_lhs_sweeps_give_their_indices(tmp_path, design, samples, col
     path = tmp_path / f"ishigami_{design}.toml"
     path.write_text(ISHIGAMI.read_text().replace('design = "sobol"', f'design = "{design}"')
                     .replace("samples = 512", f"samples = {samples}"))
-    out = tmp_path / design
-    result = run_cli("sweep", str(path), "--out", str(out), "--workers", "2", "--quiet")
-    assert result.returncode == 0, result.stderr
+    out = run_sweep_folder(path, tmp_path / design, workers=2)
     indices = pd.read_csv(out / "sensitivity.csv").set_index("parameter")
     assert list(indices.columns[indices.columns.get_loc("n_points") + 1:-1]) == columns
     assert np.isfinite(indices[columns].to_numpy()).all()
@@ -176,8 +174,8 @@ def test_smoke_sweep_writes_runs_responses_indices_and_figures(smoke_sweep):
 def test_report_of_a_sweep_folder(smoke_sweep, tmp_path):
     folder = tmp_path / "report"
     shutil.copytree(smoke_sweep, folder)
-    result = run_cli("report", str(folder))
-    assert result.returncode == 0, result.stderr
+    rebuild_tables(folder)          # what run.py report does: the tables from the runs, then the report
+    build_report(folder)
     text = (folder / "report.html").read_text(encoding="utf-8")
     for fragment in ("sweep report", "Sweep and sensitivity", "Varied parameters", "Heatmap", "full-factorial",
                      "pharmacology.ketamine.endocytosis_max_impairment_glu", "Methods", "Manifest"):
@@ -192,12 +190,12 @@ def test_resumed_sweep_and_reproduced_runs_match(smoke_sweep, tmp_path):
     shutil.copytree(smoke_sweep, folder)
     shutil.rmtree(folder / "runs" / "r00003")
     (folder / "sweep.parquet").unlink()
-    result = run_cli("sweep", str(SMOKE_SWEEP), "--out", str(folder), "--resume", "--workers", "1", "--quiet")
+    result = run_main("sweep", str(SMOKE_SWEEP), "--out", str(folder), "--resume", "--workers", "1", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "1 runs done, 7 already done, 0 failed" in result.stdout
     for name in ("sweep.parquet", "summary.parquet", "sensitivity.csv", "responses.parquet"):
         assert (folder / name).read_bytes() == (smoke_sweep / name).read_bytes(), name
-    result = run_cli("reproduce", str(folder), "--runs", "2", "--workers", "1", "--quiet")
+    result = run_main("reproduce", str(folder), "--runs", "2", "--workers", "1", "--quiet")
     assert result.returncode == 0 and "2 of 2 runs reproduced bit for bit" in result.stdout, result.stdout
 
 

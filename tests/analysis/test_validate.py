@@ -1,17 +1,18 @@
 """``python run.py validate``: the finding computations on synthetic data, the quick experiment variants, and the
-whole quick validation end to end (exit code 0, every finding PASS, with a master seed other than the files')."""
+whole quick validation end to end (exit code 0, every finding PASS, with a master seed other than the files'), run
+by ``run.main`` in this process (a refused option: tests/cli/test_validate_cli.py)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import run_main
 
 from analysis import stats
 from analysis.report_figures import Design
@@ -42,7 +43,7 @@ from sim.model.params import ScenarioError
 from sim.model.scenario import build_scenario
 from sim.runs.experiment import load_experiment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUICK_LIMIT_S = 600.0     # a generous bound (about 2.5 min on 2 idle cores); catches a run-away quick mode
 
 
@@ -350,9 +351,9 @@ def test_quick_variant_and_master_seed_of_an_experiment(tmp_path: Path):
 # --------------------------------------------------------------------------- end to end
 
 
-def validate_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), "validate", *args, "--quiet"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+def validate_cli(*args: str) -> subprocess.CompletedProcess:
+    """``run.py validate ARGS --quiet`` in this process (:func:`helpers.run_main`): its exit code and output."""
+    return run_main("validate", *args, "--quiet")
 
 
 @pytest.fixture(scope="module")
@@ -392,13 +393,10 @@ def test_validation_resumes_its_folder_and_refuses_another_seed(quick_run, tmp_p
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     before = (copy / "validation.csv").read_bytes()
-    again = validate_cli("--quick", "--seed", "12345", "--out", str(copy), timeout=300)
+    start = time.perf_counter()
+    again = validate_cli("--quick", "--seed", "12345", "--out", str(copy))
+    assert time.perf_counter() - start < 300, "resuming a finished validation re-runs nothing: well under 300 s"
     assert again.returncode == first.returncode in (0, 1), again.stderr[-2000:]
     assert (copy / "validation.csv").read_bytes() == before          # nothing re-run, same table
-    other = validate_cli("--quick", "--seed", "7", "--out", str(copy), timeout=300)
+    other = validate_cli("--quick", "--seed", "7", "--out", str(copy))
     assert other.returncode == 2 and "another validation" in other.stderr
-
-
-def test_validate_rejects_bad_options(tmp_path: Path):
-    result = validate_cli("--quick", "--workers", "0", "--out", str(tmp_path / "x"), timeout=120)
-    assert result.returncode == 2 and "--workers" in result.stderr and not (tmp_path / "x").exists()

@@ -10,9 +10,9 @@ in-process from inside the sandbox and checks:
 - no file in the sandbox written, changed or deleted, other than inside the
   case's ``--out`` folder, which a refused command must not create.
 
-tests/test_bad_input.py holds the scenario-key cases of ``simulate``; the
-folder, limit and fault cases are in tests/test_folder_safety.py,
-tests/test_limits.py, tests/test_errors.py and tests/test_faults.py.
+tests/cli/test_bad_input.py holds the scenario-key cases of ``simulate``; the
+folder, limit and fault cases are in tests/cli/test_folder_safety.py,
+tests/runs/test_limits.py, tests/cli/test_errors.py and tests/cli/test_faults.py.
 """
 
 from __future__ import annotations

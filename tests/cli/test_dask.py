@@ -2,7 +2,9 @@
 
 The cluster (a ``dask.distributed.LocalCluster`` of 2 worker processes) runs
 in a helper process, and every client is a ``run.py`` subprocess, so that the
-test process itself never holds Dask's threads (later tests fork workers).
+test process itself never holds Dask's threads (later tests fork workers):
+these tests are in tests/cli for that reason. The local runs they are compared
+with are the shared smoke batch and sweep of tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -49,11 +51,9 @@ def scheduler(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def local_batch(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dask") / "local_batch"
-    result = run_cli("batch", str(SMOKE_EXPERIMENT), "--out", str(out), "--workers", "2", "--quiet")
-    assert result.returncode == 0, result.stderr
-    return out
+def local_batch(smoke_batch) -> Path:
+    """The smoke experiment on 2 local worker processes (tests/conftest.py); read only."""
+    return smoke_batch
 
 
 def same_outputs(a: Path, b: Path, table: str) -> None:

@@ -1,9 +1,9 @@
 """``python run.py calibrate``: calibration files, the objective, the evaluation store and its resume, the
-optimiser driver, the identifiability profiles, and the built-in example end to end (``--quick``)."""
+optimiser driver, the identifiability profiles (the built-in example end to end, ``--quick``:
+tests/cli/test_calibrate_cli.py)."""
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from pathlib import Path
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import NORMAL, ROOT, run_cli
+from helpers import NORMAL, ROOT
 
 import run
 from analysis.calibration_fit import fit, profile_of, profiles
@@ -265,29 +265,3 @@ def test_the_profile_flags_a_flat_parameter_as_not_identifiable():
     assert profiled == (len(a.values) - 1) + (len(b.values) - 1), "each profile point is one more evaluation"
     one_sided = profile_of("c", [1.0, 2.0, 3.0], [0.0, 0.5, 9.0], (1.0, 3.0))
     assert not one_sided.identifiable and "below" in one_sided.note and "bound below" in one_sided.note
-
-
-# --------------------------------------------------------------------------- end to end
-
-
-def test_calibrate_quick_writes_the_three_outputs_and_resumes(tmp_path):
-    out = tmp_path / "cal"
-    result = run_cli("calibrate", str(BASELINE), "--quick", "--out", str(out), "--workers", "2")
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.count("evaluation ") >= 6 and "(best " in result.stderr
-    record = json.loads((out / "calibration.json").read_text())
-    assert [p["key"] for p in record["parameters"]] == ["neurons.glutamatergic.background_rate_hz",
-                                                        "neurons.gabaergic.background_rate_hz"]
-    assert record["calibration_text"] == BASELINE.read_text() and record["quick"]
-    assert record["optimiser"]["method"] == "nelder_mead" and record["master_seed"] == 3301
-    assert all(isinstance(p["identifiable"], bool) for p in record["parameters"])
-    table = pd.read_csv(out / "evaluations.csv")
-    assert len(table) == record["evaluations"]["total"] == record["evaluations"]["batches_run"]
-    assert {"objective", "glutamatergic rate", "GABAergic rate"} <= set(table.columns)
-    assert table["objective"].min() == pytest.approx(record["objective"])
-    text = (out / "calibration.md").read_text()
-    assert "| parameter | bounds | fitted |" in text and "| glutamatergic rate |" in text
-    again = run_cli("calibrate", str(BASELINE), "--quick", "--out", str(out), "--resume", "--quiet")
-    assert again.returncode == 0, again.stderr
-    assert f"({0} batches run, {len(table)} reused)" in again.stdout
-    assert json.loads((out / "calibration.json").read_text())["objective"] == record["objective"]

@@ -6,8 +6,6 @@ import base64
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,17 +17,14 @@ from analysis import stats
 from analysis.report_folder import build_report
 from sim.runs.outputs import OutputError
 
-ROOT = Path(__file__).resolve().parents[1]
 PNG_IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 
 @pytest.fixture(scope="module")
-def smoke_batch(tmp_path_factory) -> Path:
-    """The smoke experiment (2 scenarios x 2 conditions x 2 replicates), run once for the module."""
-    out = tmp_path_factory.mktemp("report") / "smoke"
-    subprocess.run([sys.executable, "run.py", "batch", "scenarios/experiments/smoke.toml", "--out", str(out),
-                    "--workers", "2", "--quiet"], cwd=ROOT, check=True, capture_output=True, timeout=300)
-    return out
+def smoke_batch(smoke_batch, tmp_path_factory) -> Path:
+    """The smoke experiment (2 scenarios x 2 conditions x 2 replicates; tests/conftest.py), copied for the module:
+    its report is written into the copy."""
+    return Path(shutil.copytree(smoke_batch, tmp_path_factory.mktemp("report") / "smoke"))
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,13 @@
 """``python run.py simulate`` is bit-reproducible: the same seed gives byte-identical output files.
 
-(The last test checks the engine itself: stepping and running give the same result.)
+(Stepping and running the engine give the same result: tests/runs/test_reproducibility.py.)
 
 Three short runs of a small network with a train (so ``pulses.parquet`` is
 written) run in parallel: two with one seed, one with another. Each run works
 in its own folder with the same relative ``--out`` so that the command line,
-which the manifest records, is the same.
+which the manifest records, is the same. The runs are separate interpreters,
+as a user starts them: each has its own hash seed, and none inherits state
+from an earlier run.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import NORMAL, ROOT, build, overrides
+from helpers import NORMAL, ROOT
 
 SETS = ["protocol.duration_s=2", "protocol.warmup_s=0.5", "network.n_neurons=200"]
 TIMESTAMPS = ("started_utc", "finished_utc")
@@ -101,21 +103,3 @@ def test_different_seed_gives_different_timeseries(runs):
     assert list(ta.columns) == list(tc.columns) and len(ta) == len(tc)
     assert not ta["rate_glu_hz"].equals(tc["rate_glu_hz"])
     assert json.loads((runs[2] / "manifest.json").read_text())["seed"] == 12
-
-
-def test_stepping_and_running_give_identical_results():
-    """``model.step()`` one at a time and ``model.run()`` (chunks of steps) follow the same random stream."""
-    sets = overrides(network__n_neurons=120, network__excitatory_in_degree=30, network__inhibitory_in_degree=8,
-                     protocol__duration_s=0.6, protocol__warmup_s=0.1,
-                     protocol__stimuli=[{"kind": "train", "start_s": 0.1, "rate_hz": 40.0, "n_pulses": 6},
-                                        {"kind": "high_k", "start_s": 0.3, "duration_s": 0.05},
-                                        {"kind": "fm_dye", "start_s": 0.25, "duration_s": 0.2}])
-    stepped, ran = build(NORMAL, sets, "ketamine_10uM", seed=21), build(NORMAL, sets, "ketamine_10uM", seed=21)
-    for _ in range(stepped.n_steps):
-        stepped.step()
-    ran.run()
-    assert stepped.step_index == ran.step_index == ran.n_steps
-    for name in ("rrp", "surface", "recycling", "reserve", "rrp_dye", "recycling_dye", "reserve_dye"):
-        assert (getattr(stepped.pools, name) == getattr(ran.pools, name)).all(), name
-    pd.testing.assert_frame_equal(stepped.recorder.timeseries(), ran.recorder.timeseries())
-    pd.testing.assert_frame_equal(stepped.recorder.pulses(), ran.recorder.pulses())

@@ -25,7 +25,7 @@ from sim.model.readouts import summarise
 from sim.model.reference import run_reference
 from sim.model.scenario import load_scenario
 
-NORMAL = Path(__file__).resolve().parents[1] / "scenarios" / "normal.toml"
+NORMAL = Path(__file__).resolve().parents[2] / "scenarios" / "normal.toml"
 SMALL = ["network.n_neurons=150", "network.excitatory_in_degree=40", "network.inhibitory_in_degree=10",
          "protocol.duration_s=2.0", "protocol.warmup_s=0.5",
          "pharmacology.ketamine.washin_tau_s=0.2",  # the drug reaches its bath concentration within the warm-up
