@@ -74,9 +74,10 @@ def factorial_anova(frame: pd.DataFrame, readouts: Sequence[str], factorial: dic
     drugs = list(factorial["drugs"])
     design = pd.DataFrame({f"d{i}": data["condition"].map(lambda c, d=d: d in cells[c]).astype(int)
                            for i, d in enumerate(drugs)}, index=data.index)
-    names = {f"C(d{i})": factor_name(d) for i, d in enumerate(drugs)}
-    if data["scenario"].nunique() > 1:
-        design["s"], names["C(s)"] = data["scenario"].astype(str), "scenario"
+    names = {"C(s)": "scenario"} if data["scenario"].nunique() > 1 else {}
+    names |= {f"C(d{i})": factor_name(d) for i, d in enumerate(drugs)}
+    if "C(s)" in names:
+        design["s"] = data["scenario"].astype(str)
     rows = []
     for readout in readouts:
         y = pd.to_numeric(data[readout], errors="coerce") if readout in data else pd.Series(np.nan, data.index)
