@@ -285,15 +285,14 @@ def select(frame: pd.DataFrame, key: dict) -> pd.DataFrame:
 
 
 def holm(p: pd.Series) -> pd.Series:
-    """Holm–Bonferroni adjusted p-values (NaN stay NaN)."""
+    """Holm–Bonferroni adjusted p-values (Holm 1979, Scand. J. Stat. 6:65) by statsmodels; NaN stay NaN."""
+    from statsmodels.stats.multitest import multipletests
+
     values = p.to_numpy(dtype=float)
     ok = np.isfinite(values)
     out = np.full(values.size, np.nan)
-    m = int(ok.sum())
-    if m:
-        order = np.argsort(values[ok])
-        adjusted = np.minimum(1.0, np.maximum.accumulate(values[ok][order] * (m - np.arange(m))))
-        out[np.flatnonzero(ok)[order]] = adjusted
+    if ok.any():
+        out[ok] = multipletests(values[ok], method="holm")[1]
     return pd.Series(out, index=p.index)
 
 

@@ -99,3 +99,17 @@ def test_the_report_of_a_drug_factorial_shows_the_contrast_and_the_interaction(t
     rows = table[(table["table"] == "contrast") & (table["contrast"] == "ketamine_10uM_dpcpx vs dpcpx")]
     assert len(rows) == 1 and np.isfinite(rows["pct_ci_low"]).all() and np.isfinite(rows["welch_p_holm"]).all()
     assert (table["table"] == "factorial_anova").any()
+
+
+def test_holm_is_the_step_down_bonferroni_adjustment():
+    """statsmodels' Holm against the definition: p_(i) * (m - i + 1), made monotone, capped at 1."""
+    rng = np.random.default_rng(7)
+    for m in (1, 2, 5, 40):
+        p = rng.uniform(0, 0.2, m) ** 2
+        order = np.argsort(p)
+        expected = np.empty(m)
+        expected[order] = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
+        with_nan = pd.Series(np.append(p, np.nan))
+        adjusted = stats.holm(with_nan).to_numpy()
+        np.testing.assert_allclose(adjusted[:m], expected, rtol=1e-12)
+        assert np.isnan(adjusted[m])
