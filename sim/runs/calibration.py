@@ -32,8 +32,8 @@ A calibration TOML (``scenarios/calibration/*.toml``; every key in docs/calibrat
 
 This module only reads and checks the file (sim side); the measurements, the
 objective and the optimiser are in ``analysis/calibration_*.py``. Metric names
-are checked against the summary of a tiny run of the experiment's first
-scenario and the per-run measurements the caller passes (``measures``).
+are checked against the declared summary metrics (``sim.model.readout_table``)
+and the per-run measurements the caller passes (``measures``).
 """
 
 from __future__ import annotations
@@ -308,9 +308,7 @@ def _targets(raw: list, cal: Calibration, measures: tuple[str, ...]) -> list[Tar
     if not raw:
         raise ScenarioError(f"{cal.path}: targets: empty; allowed: [[targets]] tables with metric, value, sd and "
                             f"group (or treated and reference)")
-    exp = cal.experiment
-    first = next(iter(exp.scenario_data))
-    known = [*summary_metric_names(exp.scenario_data[first], exp.conditions[0], str(exp.path)), *measures]
+    known = [*summary_metric_names(), *measures]
     out: list[Target] = []
     for i, spec in enumerate(raw):
         where = f"targets[{i}]"

@@ -8,7 +8,6 @@ listed in ``docs/experiments.md``; the contrasts the report draws are
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import math
@@ -20,6 +19,7 @@ import numpy as np
 
 from sim.model.limits import check_runs, check_scenario, check_seed
 from sim.model.params import Scenario, ScenarioError, did_you_mean
+from sim.model.readout_table import SUMMARY_METRICS
 from sim.model.scenario import build_scenario, deep_merge, load_raw, read_toml, set_dotted, toml_reference
 from sim.runs import experiment_keys
 from sim.runs.contrasts import declared_contrasts, default_contrasts, factorial
@@ -202,35 +202,14 @@ def _present(contrast: dict, conditions: list[str]) -> dict:
     return {**contrast, "pairs": pairs}
 
 
-@functools.lru_cache(maxsize=8)
-def _metric_names(scenario_json: str, condition: str, source: str) -> tuple[str, ...]:
-    import json
-
-    from sim.model.model import SynapseNetworkModel
-    from sim.model.readouts import run_results
-
-    data = json.loads(scenario_json)
-    protocol = data.get("protocol", {})
-    span_ms = max(float(protocol.get("record_interval_ms", 10.0)), float(protocol.get("slow_dt_ms", 10.0)))
-    tiny = run_scenario_data(data, {"network.n_neurons": 20, "network.excitatory_in_degree": 2,
-                                    "network.inhibitory_in_degree": 1, "protocol.warmup_s": 0.0,
-                                    "protocol.duration_s": 2 * span_ms / 1000.0, "protocol.stimuli": []}, 0)
-    model = SynapseNetworkModel(build_scenario(tiny, source), condition)
-    model.run()
-    return tuple(run_results(model)["summary"])
-
-
-def summary_metric_names(scenario_data: dict, condition: str, source: str) -> list[str]:
-    """The summary metrics a run of this scenario reports, from a tiny, very short run of it (20 neurons)."""
-    import json
-
-    return list(_metric_names(json.dumps(scenario_data, sort_keys=True, default=str), condition, source))
+def summary_metric_names() -> list[str]:
+    """The summary metrics every run reports (declared in :mod:`sim.model.readout_table`)."""
+    return list(SUMMARY_METRICS)
 
 
 def check_readouts(exp: Experiment) -> None:
     """Refuse readouts that are not summary metrics of the experiment's runs."""
-    name = next(iter(exp.scenario_data))
-    known = summary_metric_names(exp.scenario_data[name], exp.conditions[0], str(exp.path))
+    known = summary_metric_names()
     for readout in exp.readouts:
         if not isinstance(readout, str) or readout not in known:
             raise ScenarioError(f"{exp.path}: readouts: {readout!r} is not a summary metric"

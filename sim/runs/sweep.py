@@ -461,8 +461,7 @@ def _check_test_model(sweep: Sweep, data: dict) -> None:
 
 def _check_outputs(sweep: Sweep) -> None:
     if sweep.model == "simulation":
-        name = next(iter(sweep.scenario_data))
-        known = summary_metric_names(sweep.scenario_data[name], sweep.conditions[0], str(sweep.path))
+        known = summary_metric_names()
     else:
         known = [TEST_MODELS[sweep.model].output]
     for output in sweep.outputs:

@@ -51,3 +51,20 @@ def test_every_example_loads(tmp_path, key):
         assert [c["name"] for c in exp.contrasts] == ["ketamine under A1 block"]
     if key.name == "levels":
         assert exp.levels == {"vesicles.glutamatergic.endocytosis_tau_s": [10.0, 20.0]}
+
+
+def test_a_readout_typo_is_refused_without_building_a_model(tmp_path, monkeypatch):
+    """Readouts are checked against the declared summary metrics: no simulation is built or run to know them."""
+    from sim.model.model import SynapseNetworkModel
+    from sim.model.params import ScenarioError
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was built while checking the experiment file")
+
+    monkeypatch.setattr(SynapseNetworkModel, "__init__", refuse)
+    path = tmp_path / "typo.toml"
+    path.write_text(experiment_text(experiment_keys.EXPERIMENT[0]).replace(
+        'master_seed = 2021', 'master_seed = 2021\nreadouts = ["rate_glu_hzz"]').replace("../", f"{ROOT}/scenarios/"))
+    with pytest.raises(ScenarioError, match=r"readouts: 'rate_glu_hzz' is not a summary metric \(did you mean "
+                                            r"'rate_glu_hz'\?\)"):
+        load_experiment(path)
