@@ -12,7 +12,6 @@ two or more scenarios), each drug a two-level factor (absent, applied).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -86,9 +85,6 @@ def factorial_anova(frame: pd.DataFrame, readouts: Sequence[str], factorial: dic
 
 
 def _anova(data: pd.DataFrame, names: dict[str, str]) -> list[dict]:
-    import statsmodels.formula.api as smf
-    from statsmodels.stats.anova import anova_lm
-
     factors = list(names)
     columns = [f[2:-1] for f in factors]
     n_cells = data.groupby(columns).ngroups if len(data) else 0
@@ -102,13 +98,8 @@ def _anova(data: pd.DataFrame, names: dict[str, str]) -> list[dict]:
         reason = "the readout is constant"
     if reason:
         return [{"term": "not computed", "reason": reason}]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        table = anova_lm(smf.ols("y ~ " + " * ".join(factors), data=data).fit(), typ=2)
-    resid = float(table.loc["Residual", "sum_sq"])
-    return [{"term": _term(term, names), "df": float(r["df"]), "F": float(r["F"]), "p": float(r["PR(>F)"]),
-             "partial_eta_sq": float(r["sum_sq"] / (r["sum_sq"] + resid)), "reason": ""}
-            for term, r in table.iterrows() if term != "Residual"]
+    rows = stats.type2_anova(data, "y ~ " + " * ".join(factors), {})
+    return [{**r, "term": _term(r["term"], names)} for r in rows if r["term"] != "Residual"]
 
 
 def _term(term: str, names: dict[str, str]) -> str:

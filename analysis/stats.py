@@ -316,10 +316,23 @@ def two_way_anova(frame: pd.DataFrame, readouts: Sequence[str], factors: tuple[s
     return pd.DataFrame(rows)
 
 
-def _anova_one(frame: pd.DataFrame, readout: str, factors: tuple[str, str]) -> list[dict]:
+def type2_anova(data: pd.DataFrame, formula: str, names: dict[str, str]) -> list[dict]:
+    """Rows of the type II ANOVA of an OLS fit of ``formula`` to ``data`` (statsmodels): term (renamed by
+    ``names``), sum of squares, df, F, p and partial η² (NaN for the residual)."""
     import statsmodels.formula.api as smf
     from statsmodels.stats.anova import anova_lm
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = anova_lm(smf.ols(formula, data=data).fit(), typ=2)
+    resid = float(table.loc["Residual", "sum_sq"])
+    return [{"term": names.get(term, term), "sum_sq": float(r["sum_sq"]), "df": float(r["df"]),
+             "F": float(r["F"]), "p": float(r["PR(>F)"]),
+             "partial_eta_sq": float(r["sum_sq"] / (r["sum_sq"] + resid)) if term != "Residual" else float("nan"),
+             "reason": ""} for term, r in table.iterrows()]
+
+
+def _anova_one(frame: pd.DataFrame, readout: str, factors: tuple[str, str]) -> list[dict]:
     data = pd.DataFrame({"y": pd.to_numeric(frame[readout], errors="coerce"),
                          "a": frame[factors[0]].astype(str), "b": frame[factors[1]].astype(str)}).dropna()
     cells = data.groupby(["a", "b"]).size()
@@ -335,16 +348,9 @@ def _anova_one(frame: pd.DataFrame, readout: str, factors: tuple[str, str]) -> l
         reason = "the readout is constant"
     if reason:
         return [{"term": "not computed", "reason": reason}]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        table = anova_lm(smf.ols("y ~ C(a) * C(b)", data=data).fit(), typ=2)
     names = {"C(a)": factors[0], "C(b)": factors[1], "C(a):C(b)": f"{factors[0]} x {factors[1]}",
              "Residual": "residual"}
-    resid = float(table.loc["Residual", "sum_sq"])
-    return [{"term": names.get(term, term), "sum_sq": float(r["sum_sq"]), "df": float(r["df"]),
-             "F": float(r["F"]), "p": float(r["PR(>F)"]),
-             "partial_eta_sq": float(r["sum_sq"] / (r["sum_sq"] + resid)) if term != "Residual" else float("nan"),
-             "reason": ""} for term, r in table.iterrows()]
+    return type2_anova(data, "y ~ C(a) * C(b)", names)
 
 
 # --------------------------------------------------------------------------- Hill dose-response
