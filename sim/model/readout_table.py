@@ -94,10 +94,10 @@ _PER_TYPE_SERIES = (
     per_cell_type("rate_{t}_hz", "Hz", "firing rate", "spikes per neuron per second over the interval"),
     per_cell_type("released_{t}_per_s", "vesicles/bouton/s", "vesicle release rate",
                   "vesicles released per bouton per second over the interval"),
-    per_cell_type("rrp_{t}", VESICLES_PER_BOUTON, "readily releasable pool"),
+    per_cell_type("rrp_{t}", VESICLES_PER_BOUTON, "readily releasable pool", "primed vesicles at release sites"),
     per_cell_type("surface_{t}", VESICLES_PER_BOUTON, "surface pool", "fused vesicles awaiting endocytosis"),
-    per_cell_type("recycling_{t}", VESICLES_PER_BOUTON, "recycling pool"),
-    per_cell_type("reserve_{t}", VESICLES_PER_BOUTON, "reserve pool"),
+    per_cell_type("recycling_{t}", VESICLES_PER_BOUTON, "recycling pool", "mobile vesicles, primed into the RRP"),
+    per_cell_type("reserve_{t}", VESICLES_PER_BOUTON, "reserve pool", "synapsin-tethered vesicles"),
     per_cell_type("recycling_flux_{t}_per_s", "vesicles/bouton/s", "recycling flux (endocytosis)",
                   "vesicles endocytosed per bouton per second over the interval"),
     per_cell_type("phluorin_{t}", "F/F_max", "pHluorin (surface fraction)",
@@ -111,7 +111,7 @@ _PER_TYPE_SERIES = (
 #: network-wide time-series columns that are also summary metrics
 _NETWORK_SERIES = (
     single("glutamate_released_per_s", "molecules/s", "glutamate released by the network",
-            "glutamate molecules released per second by the whole network"),
+           "glutamate molecules released per second by the whole network"),
     single("adenosine_uM", "uM", "adenosine", "mean adenosine over postsynaptic sites, bath included"),
     single("ambient_glutamate_uM", "uM", "ambient glutamate", "extrasynaptic glutamate"),
 )
@@ -122,10 +122,11 @@ _SERIES_ONLY = (
 )
 #: the bath concentrations of the run's condition (summary metrics), in the order of the condition's fields
 _BATH = (
-    single("bath_ketamine_uM", "uM", "ketamine (bath)"),
-    single("bath_dpcpx_uM", "uM", "DPCPX (bath)"),
-    single("bath_ampa_antagonist_uM", "uM", "AMPA antagonist (bath)"),
-    single("bath_adenosine_uM", "uM", "adenosine (bath)"),
+    single("bath_ketamine_uM", "uM", "ketamine (bath)", "the condition's ketamine bath concentration"),
+    single("bath_dpcpx_uM", "uM", "DPCPX (bath)", "the condition's DPCPX bath concentration"),
+    single("bath_ampa_antagonist_uM", "uM", "AMPA antagonist (bath)", "the condition's AMPA antagonist bath "
+           "concentration"),
+    single("bath_adenosine_uM", "uM", "adenosine (bath)", "the condition's applied adenosine"),
 )
 _FANO = per_cell_type("population_fano_{t}", "1", "population Fano factor",
                       "variance / mean of the population spike count per recording interval")
@@ -144,7 +145,7 @@ _PULSE_COLUMNS = (
     *per_cell_type("rrp_before_{t}", "vesicles", "readily releasable pool before the pulse",
                    "summed over the type's boutons"),
     single("glutamate_molecules", "molecules", "glutamate released at the pulse",
-            "glutamate molecules released by the network at the step"),
+           "glutamate molecules released by the network at the step"),
 )
 _SERIES_MEANS = (*type_major(*_PER_TYPE_SERIES), *_NETWORK_SERIES)
 
