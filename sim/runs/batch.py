@@ -108,8 +108,11 @@ def prepare_folder(out: Path, exp: Experiment, command: list[str] | str, resume:
     if has_content(out):
         raise OutputError(f"--out {out}: folder exists and is not empty; use --resume to finish it "
                           f"or choose a new folder")
-    (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    # the manifest first: a folder killed before it holds nothing but the lock (a new batch may start there),
+    # one killed after it is resumable
     write_json(out / MANIFEST, batch_manifest(exp, command, specs, utc_now()))
+    (out / RUNS_DIR).mkdir(exist_ok=True)
     return specs
 
 
