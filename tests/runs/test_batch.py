@@ -105,3 +105,25 @@ def test_bad_experiment_files(tmp_path):
     path.unlink()
     with pytest.raises(ScenarioError, match="not found"):
         load_experiment(path)
+
+
+def test_a_batch_stopped_while_writing_its_manifest_leaves_a_folder_it_can_start_in_again(tmp_path, monkeypatch):
+    """The manifest is written before runs/: a stop before it leaves only what a new batch may start in."""
+    from helpers import tiny_experiment
+
+    from sim.runs.folders import has_content
+
+    path = tmp_path / "tiny.toml"
+    path.write_text(tiny_experiment())
+    exp, out = load_experiment(path), tmp_path / "out"
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.runs.batch, "write_json", stop)
+    with pytest.raises(KeyboardInterrupt):
+        sim.runs.batch.prepare_folder(out, exp, ["batch", str(path)], resume=False)
+    assert not has_content(out) and not (out / "runs").exists()
+    monkeypatch.undo()
+    assert len(sim.runs.batch.prepare_folder(out, exp, ["batch", str(path)], resume=False)) == len(exp.runs())
+    assert (out / "manifest.json").is_file() and (out / "runs").is_dir()
