@@ -129,7 +129,7 @@ def test_report_html_is_self_contained_with_figures_methods_and_manifest(report,
 
 def test_report_pdf_has_a_title_page_and_one_page_per_figure(report):
     html_path, pdf_path = report
-    n_figures = len(PNG_IMG.findall(html_path.read_text(encoding="utf-8")))
+    n_figures = html_path.read_text(encoding="utf-8").count("<figure ")    # the summary's thumbnails repeat four
     data = pdf_path.read_bytes()
     assert data.startswith(b"%PDF")
     try:
