@@ -60,6 +60,7 @@ RESPONSES = "responses.parquet"
 SENSITIVITY = "sensitivity.csv"
 FIGURES_DIR = "figures"
 CONTRAST = "pct_change"
+N_RUNS = "n_runs"         # responses: n_runs:CONDITION, finished runs of a design point under each condition
 N_RESAMPLES = 1000        # bootstrap resamples of SALib's confidence intervals
 CONF_LEVEL = 0.95
 SEED = 12345              # seed of SALib's bootstrap (fixed: the same folder gives the same table)
@@ -107,26 +108,26 @@ class SweepAnalysis:
 # --------------------------------------------------------------------------- loading and responses
 
 
-
-
-
 def response_table(manifest: dict, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Responses per scenario x design point, the analysed response columns, and warnings.
 
     Every design point of the manifest has a row, in sample order (the samplers'
     order, which SALib's analyses need); points without finished runs hold NaN.
+    ``n_runs:CONDITION`` counts the point's finished runs under each condition
+    (each arm of a contrast on its own).
     """
     info = manifest["sweep"]
     keys = [p["key"] for p in info["parameters"]]
     outputs, contrast = info["outputs"], info.get("contrast") or {}
     points = pd.DataFrame([{"scenario": r["scenario"], "sample": r["sample"], **r["levels"]}
                            for r in manifest["runs"]]).drop_duplicates(["scenario", "sample"])
-    conditions = list(dict.fromkeys(r["condition"] for r in manifest["runs"]))
+    conditions = conditions_of(manifest)
     ok = runs[runs["status"] == "ok"]
     means = ok.groupby(["scenario", "sample", "condition"])[outputs].mean()
-    counts = ok.groupby(["scenario", "sample"]).size().rename("n_runs")
-    table = points.set_index(["scenario", "sample"]).join(counts)
-    table["n_runs"] = table["n_runs"].fillna(0).astype(int)
+    table = points.set_index(["scenario", "sample"])
+    arms = [f"{N_RUNS}:{c}" for c in conditions]
+    counts = ok.groupby(["scenario", "sample", "condition"]).size().unstack("condition")
+    table[arms] = counts.reindex(index=table.index, columns=conditions).fillna(0).astype(int).to_numpy()
     for condition in conditions:
         part = means.xs(condition, level="condition") if condition in means.index.get_level_values(2) else None
         for o in outputs:
@@ -138,13 +139,19 @@ def response_table(manifest: dict, runs: pd.DataFrame) -> tuple[pd.DataFrame, li
         analysed = [f"{CONTRAST}:{o}" for o in outputs]
     else:
         analysed = [f"{c}:{o}" for c in conditions for o in outputs]
-    table = table.reset_index()[["scenario", "sample", *keys, "n_runs", *[c for c in table if ":" in c]]]
+    values = [c for c in table if ":" in c and c not in arms]
+    table = table.reset_index()[["scenario", "sample", *keys, *arms, *values]]
     notes = []
-    missing = int((table["n_runs"] < len(conditions) * _replicates(manifest)).sum())
+    missing = int((table[arms] < _replicates(manifest)).any(axis=1).sum())
     if missing:
         notes.append(f"{missing} design point(s) lack some runs (failed or not run): their responses average the "
                      f"runs that finished, or are missing")
     return table, analysed, notes
+
+
+def conditions_of(manifest: dict) -> list[str]:
+    """The sweep's conditions (the arms of a contrast), in run order."""
+    return list(dict.fromkeys(r["condition"] for r in manifest["runs"]))
 
 
 def _replicates(manifest: dict) -> int:
