@@ -19,10 +19,14 @@ Reads ``manifest.json`` and ``sweep.parquet`` (written by ``run.py sweep``).
   Tarantola et al. 2006; Plischke 2010); ``grid``: first-order
   and total indices of the full-factorial variance decomposition (exact for
   the grid's levels taken as equally likely). Confidence intervals are
-  SALib's bootstrap half-widths (``*_conf``, 95 %, fixed seed).
-- **Figures** (``figures/*.png``): a heatmap of each response over the first
-  two parameters of a grid, a bar chart of each response's indices, and each
-  response against every parameter.
+  SALib's bootstrap half-widths (``*_conf``, 95 %, fixed seed). With a single
+  varied parameter no indices are computed (S1 = ST = 1 by definition).
+- **Figures** (``figures/*.png``), by design: one varied parameter: the
+  response curve of each output (every replicate, each level's mean with a
+  bootstrap 95 % CI per condition, the paired % change); two or more: a
+  heatmap of each response over the first two varied parameters of a grid, a
+  bar chart of each response's indices, and each response against every
+  varied parameter.
 
 Everything is deterministic: the same folder gives the same files.
 """

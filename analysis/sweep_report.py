@@ -2,9 +2,11 @@
 
     build_sweep_report(Path("results/my_sweep"))     # or: python run.py report results/my_sweep
 
-The sweep's own section (design, indices, heatmaps, index bars, scatter
-plots) replaces the group statistics of a batch report; the methods (model,
-protocol, parameters) and the manifest are those of a batch report. It also
+The sweep's own section (design, indices, and the figures of
+:func:`analysis.sensitivity.sweep_figures`: response curves for one varied
+parameter, else heatmaps, index bars and scatter plots) replaces the group
+statistics of a batch report; the methods (model, protocol, parameters) and
+the manifest are those of a batch report. It also
 rewrites ``responses.parquet``, ``sensitivity.csv`` and ``figures/`` (same
 bytes for the same folder).
 """
