@@ -117,6 +117,28 @@ def finish(fig: plt.Figure, title: str, rect: tuple = (0, 0, 1, 1)) -> None:
         fig.tight_layout(rect=rect)
 
 
+def fitted_title(fig: plt.Figure, title: str, fontsize: float = 12, share: float = 0.96) -> str:
+    """``title`` wrapped at spaces so that, drawn bold at ``fontsize`` (pt) as :func:`finish` draws it, its widest
+    line spans at most ``share`` of the figure's width (measured with the figure's renderer)."""
+    probe = fig.text(0, 0, plain(title), fontsize=fontsize, fontweight="bold")
+    renderer = fig.canvas.get_renderer()
+    text = title
+    for _ in range(6):
+        drawn = probe.get_window_extent(renderer).width
+        if drawn <= share * fig.bbox.width:
+            break
+        longest = max(len(line) for line in text.splitlines())
+        text = textwrap.fill(title, max(12, int(longest * share * fig.bbox.width / drawn)))
+        probe.set_text(plain(text))
+    probe.remove()
+    return text
+
+
+def finish_fitted(fig: plt.Figure, title: str, rect: tuple = (0, 0, 1, 1)) -> None:
+    """:func:`finish` with the title wrapped to the figure's width (:func:`fitted_title`): it never runs off."""
+    finish(fig, fitted_title(fig, title), rect)
+
+
 def style():
     """The report's matplotlib style (``STYLE``) as a context manager: figures made inside it use it."""
     return plt.rc_context(STYLE)

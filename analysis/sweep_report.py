@@ -2,9 +2,11 @@
 
     build_sweep_report(Path("results/my_sweep"))     # or: python run.py report results/my_sweep
 
-The sweep's own section (design, indices, heatmaps, index bars, scatter
-plots) replaces the group statistics of a batch report; the methods (model,
-protocol, parameters) and the manifest are those of a batch report. It also
+The sweep's own section (design, indices, and the figures of
+:func:`analysis.sensitivity.sweep_figures`: response curves for one varied
+parameter, else heatmaps, index bars and scatter plots) replaces the group
+statistics of a batch report; the methods (model, protocol, parameters) and
+the manifest are those of a batch report. It also
 rewrites ``responses.parquet``, ``sensitivity.csv`` and ``figures/`` (same
 bytes for the same folder).
 """
@@ -44,6 +46,7 @@ from analysis.sensitivity import (
     sweep_figures,
     write_sweep_tables,
 )
+from analysis.stats import CI_LEVEL, N_BOOT
 from sim.runs.store import write_bytes, write_text
 
 MAX_RESPONSE_ROWS = 200     # rows of the responses table shown in the HTML (all are in responses.csv)
@@ -77,12 +80,13 @@ def design_summary(a: SweepAnalysis) -> str:
     text = DESIGN_TEXT[a.design].format(samples=s.get("samples"), n_points=s.get("n_points"),
                                         morris_levels=s.get("morris_levels"))
     scenarios = list(a.manifest.get("scenarios", {}))
-    conditions = list(dict.fromkeys(r["condition"] for r in a.manifest["runs"]))
+    conditions = a.conditions
     replicates = max((r["replicate"] for r in a.manifest["runs"]), default=-1) + 1
     return (f"{a.design} design over {len(a.parameters)} parameter(s): {text}; each point run in "
             f"{len(scenarios)} scenario(s) ({', '.join(scenarios)}) x {len(conditions)} condition(s) "
             f"({', '.join(conditions)}) x {replicates} replicate(s) = {len(a.manifest['runs'])} runs"
-            + (" (quick variant)" if s.get("quick") else "") + ".")
+            + (" (quick variant)" if s.get("quick") else "") + f"; {replicates} run(s) per condition at each design "
+            f"point (n_runs:CONDITION in the responses counts each condition's finished runs).")
 
 
 def title_lines(a: SweepAnalysis) -> list[TitleLine]:
@@ -119,13 +123,16 @@ def index_table(a: SweepAnalysis, scenario: str, response: str) -> pd.DataFrame:
 
 def key_results(a: SweepAnalysis) -> list[str]:
     """Per scenario and response: the parameters ranked by the design's main index, and the response's range."""
+    if len(a.varied) == 1:
+        return [omitted_indices(a), *(f"{s}, {response_label(r)}:{_range_sentence(a, s, r)}" for s, r in _responses(a))]
     rank = RANK_BY[a.design]
     out = []
     for (scenario, response), rows in a.indices.groupby(["scenario", "response"], sort=False):
         label = f"{scenario}, {response_label(response)}"
         ranked = rows.dropna(subset=[rank]).sort_values(rank, ascending=False)
         if ranked.empty:
-            out.append(f"{label}: indices not computed ({rows['note'].iloc[0]}).")
+            out.append(f"{label}: indices not computed ({rows['note'].iloc[0]})."
+                       + _range_sentence(a, scenario, response))
             continue
         conf = f"{rank}_conf" if f"{rank}_conf" in rows else None
         parts = [f"{r['parameter']} {rank} = {fmt(r[rank], 3)}" + (f" ± {fmt(r[conf], 2)}" if conf else "")
@@ -138,6 +145,16 @@ def key_results(a: SweepAnalysis) -> list[str]:
     return out
 
 
+def omitted_indices(a: SweepAnalysis) -> str:
+    """The one line that says why a one-parameter sweep has no sensitivity indices."""
+    return (f"Sensitivity indices are omitted: {a.varied[0].key} is the only varied parameter, and with a single "
+            "parameter S1 = ST = 1 by definition (it carries all the variance); the response curves show its effect.")
+
+
+def _responses(a: SweepAnalysis) -> list[tuple[str, str]]:
+    return [(s, r) for s in a.responses["scenario"].unique() for r in a.analysed]
+
+
 def _range_sentence(a: SweepAnalysis, scenario: str, response: str) -> str:
     frame = a.responses[a.responses["scenario"] == scenario].dropna(subset=[response])
     if frame.empty:
@@ -145,7 +162,7 @@ def _range_sentence(a: SweepAnalysis, scenario: str, response: str) -> str:
     lo, hi = frame.loc[frame[response].idxmin()], frame.loc[frame[response].idxmax()]
 
     def where(row: pd.Series) -> str:
-        return ", ".join(f"{p.key.rsplit('.', 1)[-1]} = {row[p.key]:g}" for p in a.parameters)
+        return ", ".join(f"{p.key.rsplit('.', 1)[-1]} = {row[p.key]:g}" for p in a.varied or a.parameters)
 
     unit = " %" if response.startswith(CONTRAST) else ""
     return (f" Over the design it ranges from {fmt(lo[response], 3)}{unit} ({where(lo)}) to "
@@ -172,8 +189,9 @@ def _header(a: SweepAnalysis) -> str:
 
 def _sensitivity_html(a: SweepAnalysis) -> str:
     parts = ['<h2 id="sensitivity">Sweep and sensitivity</h2><h3>Varied parameters</h3>',
-             table_html(parameter_table(a)), f"<p>{esc(METHODS[a.design])}. {esc(_index_text(a.design))}</p>"]
-    for i, ((scenario, response), _) in enumerate(a.indices.groupby(["scenario", "response"], sort=False)):
+             table_html(parameter_table(a)), f"<p>{esc(_analysis_text(a))}</p>"]
+    groups = [] if len(a.varied) == 1 else a.indices.groupby(["scenario", "response"], sort=False)
+    for i, ((scenario, response), _) in enumerate(groups):
         parts.append(f"<details{' open' if i == 0 else ''}><summary>{esc(scenario)}: {esc(response)}</summary>"
                      f"{table_html(index_table(a, scenario, response))}</details>")
     shown = a.responses.head(MAX_RESPONSE_ROWS)
@@ -184,6 +202,17 @@ def _sensitivity_html(a: SweepAnalysis) -> str:
               "<p>The indices are in <code>sensitivity.csv</code>, the responses in <code>responses.csv</code>, "
               "every run in <code>sweep.parquet</code> next to this report.</p>"]
     return "".join(parts)
+
+
+def _analysis_text(a: SweepAnalysis) -> str:
+    """The analysis in a sentence or two: the design's indices, or for one varied parameter why there are none
+    and how the response curves' intervals are computed."""
+    if len(a.varied) == 1:
+        return (omitted_indices(a) + f" Curves: each run, and per level each condition's mean with its "
+                f"{100 * CI_LEVEL:g} % CI (percentile bootstrap of the replicates, {N_BOOT} resamples, fixed seed)"
+                + ("; the % change of the means with a paired bootstrap CI (replicate pairs with the same seed "
+                   "resampled together)." if a.sweep.get("contrast") else "."))
+    return f"{METHODS[a.design]}. {_index_text(a.design)}"
 
 
 def _index_text(design: str) -> str:
@@ -214,7 +243,7 @@ def _methods_html(a: SweepAnalysis) -> str:
             f"Seeds: master seed {a.manifest.get('master_seed')}; the design's seed and each run's seed derive from "
             f"it (numpy SeedSequence). The conditions of one design point and replicate share a seed (paired "
             f"comparison); {seeds}."]),
-        methods.Section("Sensitivity analysis", [f"{METHODS[a.design]} of each response. {_index_text(a.design)}"]),
+        methods.Section("Sensitivity analysis", [_analysis_text(a)]),
         methods.software_section(a.manifest)]
     parts = ['<h2 id="methods">Methods</h2>']
     for s in sections:
