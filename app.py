@@ -202,12 +202,19 @@ def NetworkView(model: InteractiveModel) -> solara.Element:
         if model.input_error is None:
             return solara.Info(f"The network is drawn for up to {MAX_DRAWN_NEURONS} neurons.")
         return solara.Text("")
-    n, drawn = model.connectivity.n_neurons, len(drawn_neurons(model))
     with solara.Column(gap="0px") as view:
         solara.FigureMatplotlib(draw_network(model), format="png")
-        solara.Text(f"Network drawing: {drawn} of {n} neurons (every {-(-n // MAX_MARKERS)}th of each type), "
-                    "colour = readily releasable pool / release sites", style={"font-size": "0.85em"})
+        solara.Text(sample_text(model), style={"font-size": "0.85em"})
     return view
+
+
+def sample_text(model: InteractiveModel) -> str:
+    """The caption of the network drawing: how many neurons it shows, which, and what the colour means."""
+    n = model.connectivity.n_neurons
+    every = -(-n // MAX_MARKERS)
+    which = "all" if every == 1 else f"one in {every} of each type"
+    return (f"Network drawing: {len(drawn_neurons(model))} of {n} neurons ({which}), "
+            "colour = readily releasable pool / release sites")
 
 
 # --------------------------------------------------------------------------- status
