@@ -1,38 +1,70 @@
-"""Interactive exploration of the vesicle-recycling network: a Mesa SolaraViz page.
+"""Interactive exploration of the vesicle-recycling network: a page built from Mesa's SolaraViz components.
 
     solara run app.py
 
-Controls (sidebar): scenario, bath concentrations of ketamine, DPCPX, an AMPA
-antagonist and adenosine (µM), network size and seed; they take effect when
-Reset is pressed. Step advances ``sim.model.interactive.STEP_MS`` of biological
-time; ▶ keeps stepping. The page plots the model's own readouts
-(``sim.model.readouts``; columns in docs/outputs.md) and, for small networks, draws
-the neurons coloured by cell type and sized by their readily releasable pool.
-The model is ``sim.model.interactive.InteractiveModel``: the scenario files and
-engine of the command line, with the controls set as scenario keys.
+Sidebar: the run controls (Reset, ▶, Step; play interval and steps per redraw,
+each showing its value) and the model parameters: scenario, bath
+concentrations of ketamine, DPCPX, an AMPA antagonist and adenosine (µM),
+network size, seed, and "start after warm-up"; they take effect when Reset is
+pressed. Step advances ``sim.model.interactive.STEP_MS`` of biological time.
+Main area: the status, the network (a sample of neurons coloured by how full
+their readily releasable pool is) and the model's own readouts
+(``sim.model.readouts``; columns in docs/outputs.md), each plot with the
+vehicle run (same network and seed, no drug) as faint lines.
+
+The page composes Mesa's ``ModelController`` and ``ModelCreator`` itself
+rather than calling ``SolaraViz``: SolaraViz (Mesa 3.3 to 3.5) puts every
+component on a tab named "Page 0", shows its sliders without their values,
+and offers "Use Threads" (which only lets the redraws skip steps). Mesa 3.3's
+``ComponentsView`` returns before calling ``use_state``, for which solara's
+check of the rules of hooks warns when Mesa's components are imported; the
+page does not use that component and filters that one message at the import.
+
+The model is ``sim.model.interactive.InteractiveModel``: the scenario files
+and engine of the command line, with the controls set as scenario keys.
 """
 
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import networkx as nx
+import numpy as np
 import solara
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from mesa.visualization import SolaraViz
+
+with warnings.catch_warnings():
+    # solara checks the hooks of every component as it is defined; Mesa 3.3's ComponentsView (which this page does
+    # not use) returns before its use_state, so importing Mesa's components warns (Mesa 3.5 calls the hooks first)
+    warnings.filterwarnings("ignore", message=r".*ComponentsView: `use_state` found despite early return",
+                            category=UserWarning)
+    from mesa.visualization.solara_viz import ModelController, ModelCreator
+    from mesa.visualization.utils import update_counter
 
 from sim.model.interactive import CONDITION, CONTROLS, MAX_DRAWN_NEURONS, SCENARIOS, STEP_MS, InteractiveModel
 
 TITLE = "Vesicle recycling in a glutamatergic/GABAergic network"
-TYPE_COLOURS = {"glutamatergic": "tab:red", "gabaergic": "tab:blue"}
+TYPE_MARKERS = {"glutamatergic": "o", "gabaergic": "^"}
 TYPE_LABELS = {"glutamatergic": "glutamatergic", "gabaergic": "GABAergic"}
 FIGURE_DPI = 90
-
-
-# --------------------------------------------------------------------------- time series
+#: the most neurons drawn: a larger network is drawn as an evenly spaced sample of each cell type
+MAX_MARKERS = 200
+#: the vehicle's lines: the drug run's colour and style, faint and thin
+VEHICLE_STYLE = {"alpha": 0.4, "linewidth": 1.0}
+VEHICLE_LABEL = "faint: vehicle (same network, no drug)"
+#: the run controls' defaults and ranges: play interval (ms between Steps) and Steps per redraw
+PLAY_INTERVAL_MS, PLAY_RANGE_MS = 100, (0, 1000)
+RENDER_INTERVAL, RENDER_RANGE = 1, (1, 50)
+#: room below the scrolling views for solara's "This website runs on Solara" badge (px; it is 44 px high)
+BADGE_MARGIN_PX = 48
+#: the views scroll in solara's content area; ending it above the badge keeps the badge off every plot
+LAYOUT_CSS = f""".v-content__wrap > div {{
+    height: calc(100% - {BADGE_MARGIN_PX}px) !important;
+    max-height: calc(100% - {BADGE_MARGIN_PX}px) !important;
+}}"""
 
 
 @dataclass(frozen=True)
@@ -74,28 +106,39 @@ PLOTS = (
 
 
 def draw_timeseries(model: InteractiveModel, spec: TimeSeries) -> Figure:
-    """A matplotlib figure of ``spec``'s readouts of ``model`` against biological time (s)."""
+    """A matplotlib figure of ``spec``'s readouts of ``model`` against biological time (s), with its vehicle faint."""
     fig = Figure(figsize=(6.0, 3.6), dpi=FIGURE_DPI)
     fig.subplots_adjust(left=0.12, right=0.87, bottom=0.14, top=0.91)  # fixed margins: quicker than a layout engine
     ax = fig.subplots()
     ts = model.timeseries()
+    vehicle = model.vehicle.timeseries() if model.vehicle is not None else None
     axes = [(spec.left, ax, "-")] + ([(spec.right, ax.twinx(), "--")] if spec.right is not None else [])
     handles, colour = [], 0
     for axis, target, style in axes:
         for column, label in axis.columns.items():
             if column in ts:
                 handles += target.plot(ts["time_s"], ts[column] * axis.scale, style, color=f"C{colour}", label=label)
+            if vehicle is not None and column in vehicle:
+                target.plot(vehicle["time_s"], vehicle[column] * axis.scale, style, color=f"C{colour}",
+                            **VEHICLE_STYLE)
             colour += 1
         target.set_ylabel(axis.label)
         if axis.from_zero and handles:
             target.set_ylim(bottom=0.0)
     ax.set_xlabel("biological time (s)")
     ax.set_title(spec.title)
-    if handles:
-        ax.legend(handles=handles, loc="best", fontsize="small")
-    else:
-        ax.text(0.5, 0.5, "press Step", transform=ax.transAxes, ha="center", va="center", color="grey")
+    _legend(ax, handles, vehicle is not None)
     return fig
+
+
+def _legend(ax, handles: list[Line2D], with_vehicle: bool) -> None:
+    """The readouts' legend, with one entry for the vehicle's faint lines; or a hint before the first Step."""
+    if not handles:
+        ax.text(0.5, 0.5, "press Step", transform=ax.transAxes, ha="center", va="center", color="grey")
+        return
+    if with_vehicle:
+        handles = [*handles, Line2D([], [], color="grey", alpha=0.7, linewidth=1.0, label=VEHICLE_LABEL)]
+    ax.legend(handles=handles, loc="best", fontsize="small")
 
 
 def timeseries_component(spec: TimeSeries) -> Callable[[InteractiveModel], solara.Element]:
@@ -110,31 +153,44 @@ def timeseries_component(spec: TimeSeries) -> Callable[[InteractiveModel], solar
 # --------------------------------------------------------------------------- network
 
 
-def cell_type_layout(graph: nx.DiGraph) -> dict:
-    """Node positions: GABAergic neurons on the inner ring, glutamatergic neurons on the outer ring."""
-    rings = [[n for n, kind in graph.nodes(data="kind") if kind == k] for k in ("gabaergic", "glutamatergic")]
-    return nx.shell_layout(graph, nlist=[r for r in rings if r])
+def drawn_neurons(model: InteractiveModel) -> list:
+    """The neuron agents drawn: every k-th of each cell type, k the smallest giving at most ``MAX_MARKERS``."""
+    neurons = sorted(model.grid.agents, key=lambda neuron: neuron.index)
+    every = -(-len(neurons) // MAX_MARKERS)
+    return [n for kind in TYPE_MARKERS for n in [m for m in neurons if m.kind == kind][::every]]
+
+
+def ring_positions(count: int, radius: float) -> np.ndarray:
+    """``count`` points evenly spaced on a circle of ``radius`` (arbitrary units), as (count, 2)."""
+    angle = 2.0 * np.pi * np.arange(count) / max(count, 1)
+    return radius * np.column_stack([np.cos(angle), np.sin(angle)])
 
 
 def draw_network(model: InteractiveModel) -> Figure:
-    """The neurons of ``model``'s Mesa Network space: coloured by cell type, marker area growing with the RRP.
+    """A sample of the neurons of ``model``'s Mesa Network space, coloured by RRP fill.
 
+    Glutamatergic neurons (circles) on the outer ring, GABAergic (triangles)
+    on the inner ring; colour = readily releasable pool / release sites (0-1).
     Drawn here rather than with Mesa's ``make_space_component``, whose
     matplotlib drawer (Mesa 3.3 to 3.5) ignores the portrayal's marker size.
     Connections are not drawn (about 100 per neuron).
     """
     fig = Figure(figsize=(6.0, 4.0), dpi=FIGURE_DPI)
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.92)
+    fig.subplots_adjust(left=0.02, right=0.9, bottom=0.02, top=0.9)
     ax = fig.subplots()
-    pos = cell_type_layout(model.grid.G)
-    neurons = list(model.grid.agents)
-    xy = [pos[neuron.cell.coordinate] for neuron in neurons]
-    ax.scatter([p[0] for p in xy], [p[1] for p in xy], s=[4.0 + 6.0 * neuron.rrp for neuron in neurons],
-               c=[TYPE_COLOURS[neuron.kind] for neuron in neurons], alpha=0.8, linewidths=0)
-    handles = [Line2D([], [], marker="o", linestyle="", color=TYPE_COLOURS[k], label=TYPE_LABELS[k])
-               for k in TYPE_COLOURS]
-    ax.legend(handles=handles, loc="upper right", fontsize="small", frameon=False)
-    ax.set_title("Neurons (marker area: readily releasable pool)")
+    drawn = drawn_neurons(model)
+    for kind, radius in (("glutamatergic", 1.0), ("gabaergic", 0.55)):
+        group = [n for n in drawn if n.kind == kind]
+        xy = ring_positions(len(group), radius)
+        fill = [n.rrp / max(n.release_sites, 1) for n in group]
+        points = ax.scatter(xy[:, 0], xy[:, 1], c=fill, cmap="viridis", vmin=0.0, vmax=1.0, s=26,
+                            marker=TYPE_MARKERS[kind], edgecolors="black", linewidths=0.3, label=TYPE_LABELS[kind])
+    fig.colorbar(points, ax=ax, fraction=0.05, pad=0.02, label="RRP fill (primed vesicles / release sites)")
+    ax.legend(loc="upper left", fontsize="small", frameon=False, markerscale=1.2)
+    n = model.connectivity.n_neurons
+    ax.set_title(f"Neurons: {len(drawn)} of {n} drawn, coloured by RRP fill", fontsize="medium")
+    ax.set_xlim(-1.15, 1.15)
+    ax.set_ylim(-1.15, 1.15)
     ax.set_aspect("equal")
     ax.set_axis_off()
     return fig
@@ -146,14 +202,26 @@ def NetworkView(model: InteractiveModel) -> solara.Element:
         if model.input_error is None:
             return solara.Info(f"The network is drawn for up to {MAX_DRAWN_NEURONS} neurons.")
         return solara.Text("")
-    return solara.FigureMatplotlib(draw_network(model), format="png")
+    with solara.Column(gap="0px") as view:
+        solara.FigureMatplotlib(draw_network(model), format="png")
+        solara.Text(sample_text(model), style={"font-size": "0.85em"})
+    return view
+
+
+def sample_text(model: InteractiveModel) -> str:
+    """The caption of the network drawing: how many neurons it shows, which, and what the colour means."""
+    n = model.connectivity.n_neurons
+    every = -(-n // MAX_MARKERS)
+    which = "all" if every == 1 else f"one in {every} of each type"
+    return (f"Network drawing: {len(drawn_neurons(model))} of {n} neurons ({which}), "
+            "colour = readily releasable pool / release sites")
 
 
 # --------------------------------------------------------------------------- status
 
 
 def Status(model: InteractiveModel) -> solara.Element:
-    """What is running: scenario, network, drugs and biological time; or why nothing runs."""
+    """What is running: scenario, network, drugs, start and biological time; or why nothing runs."""
     with solara.Column() as status:
         if model.input_error is not None:
             solara.Error(f"{model.input_error}. Correct the value and press Reset.")
@@ -165,31 +233,102 @@ def Status(model: InteractiveModel) -> solara.Element:
             solara.Text(f"Bath: ketamine {c.ketamine_uM:g} µM, DPCPX {c.dpcpx_uM:g} µM, "
                         f"AMPA antagonist {c.ampa_antagonist_uM:g} µM, adenosine {c.adenosine_uM:g} µM")
             solara.Text(f"Ketamine at the tissue {d.ketamine_uM:.2f} µM, NMDA block {d.nmda_block:.0%}")
+            solara.Text(start_text(model))
+            solara.Text(vehicle_text(model))
             solara.Text(f"Biological time {model.time_s:.1f} s; each Step adds {STEP_MS:g} ms")
         solara.Text("Changed controls take effect when Reset is pressed.")
     return status
+
+
+def start_text(model: InteractiveModel) -> str:
+    """How the run started: at 0 s, or after the drug-free warm-up, and when the drugs were applied (s)."""
+    if model.warm_start:
+        return f"Started after the {model.start_s:g} s drug-free warm-up (cached); drugs applied at its end"
+    return "Started at 0 s; drugs applied at 0 s"
+
+
+def vehicle_text(model: InteractiveModel) -> str:
+    """What the faint lines are, or why there are none."""
+    if model.vehicle is None:
+        return "No drug in the bath: no vehicle run to compare with"
+    return f"Faint lines: vehicle run (same network and seed, no drug) at {model.vehicle.time_s:.1f} s"
 
 
 # --------------------------------------------------------------------------- page
 
 
 def model_params() -> dict[str, dict]:
-    """SolaraViz's controls: the scenario as a choice, every other control typed, with the model's defaults."""
+    """The model's controls: the scenario as a choice, the warm start as a checkbox, every other control typed."""
     defaults = inspect.signature(InteractiveModel).parameters
     params = {"scenario_name": {"type": "Select", "label": "Scenario", "values": list(SCENARIOS),
                                 "value": defaults["scenario_name"].default}}
     for name, (label, _key) in CONTROLS.items():
         params[name] = {"type": "InputText", "label": label, "value": format(defaults[name].default, "g")}
+    params["warm_start"] = {"type": "Checkbox", "label": "Start after warm-up (drug-free, cached)",
+                            "value": defaults["warm_start"].default}
     return params
 
 
-COMPONENTS = [Status, NetworkView, *(timeseries_component(spec) for spec in PLOTS)]
+def play_label(interval_ms: int) -> str:
+    """The play-interval slider's label, with its value (ms)."""
+    return f"Play interval: {interval_ms} ms between Steps"
+
+
+def render_label(steps: int) -> str:
+    """The steps-per-redraw slider's label, with its value (Steps and s of biological time)."""
+    return f"Steps per redraw: {steps} ({steps * STEP_MS / 1000.0:g} s of biology)"
+
+
+@solara.component
+def RunControls(model: solara.Reactive, parameters: solara.Reactive) -> None:
+    """Reset, ▶ and Step (Mesa's ModelController), with two sliders that show their values."""
+    play = solara.use_reactive(PLAY_INTERVAL_MS)
+    render = solara.use_reactive(RENDER_INTERVAL)
+    threads = solara.use_reactive(False)  # Mesa's "Use Threads" stays off and is not offered
+    solara.SliderInt(play_label(play.value), value=play, min=PLAY_RANGE_MS[0], max=PLAY_RANGE_MS[1], step=10)
+    solara.SliderInt(render_label(render.value), value=render, min=RENDER_RANGE[0], max=RENDER_RANGE[1])
+    ModelController(model, model_parameters=parameters, play_interval=play, render_interval=render,
+                    use_threads=threads)
+
+
+def component(view: Callable[[InteractiveModel], solara.Element]) -> Callable:
+    """``view`` as a component that redraws whenever Mesa's controller steps or resets the model."""
+
+    @solara.component
+    def Redrawn(model: InteractiveModel) -> solara.Element:
+        update_counter.get()
+        return view(model)
+
+    Redrawn.__name__ = view.__name__
+    return Redrawn
+
+
+COMPONENTS = [component(view) for view in (Status, NetworkView, *(timeseries_component(s) for s in PLOTS))]
+
+
+@solara.component
+def Page(model: InteractiveModel | None = None) -> None:
+    """The page: title, sidebar with the run controls and the model's parameters, views two to a row."""
+    first = solara.use_memo(lambda: model if model is not None else InteractiveModel(), [])
+    current = solara.use_reactive(first)
+    parameters = solara.use_reactive({})
+    solara.Title(TITLE)
+    solara.Style(LAYOUT_CSS)
+    with solara.AppBar():
+        solara.AppBarTitle(TITLE)
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Run"):
+            RunControls(current, parameters)
+        with solara.Card("Model parameters"):
+            ModelCreator(current, model_params(), model_parameters=parameters)
+    with solara.ColumnsResponsive(12, large=6):
+        for view in COMPONENTS:
+            view(current.value)
 
 
 def build_page(model: InteractiveModel | None = None) -> solara.Element:
-    """The SolaraViz page for ``model`` (default: one built from the controls' defaults)."""
-    return SolaraViz(model if model is not None else InteractiveModel(), components=COMPONENTS,
-                     model_params=model_params(), name=TITLE)
+    """The page for ``model`` (default: one built from the controls' defaults, for each browser session)."""
+    return Page(model=model)
 
 
 page = build_page()
