@@ -7,7 +7,7 @@ A quantity measured for each cell type is declared once and named for each type
 by its template (``rate_{t}_hz`` -> ``rate_glu_hz``, ``rate_gaba_hz``); a column
 that is in several tables (``time_s``; a time-series column whose post-warm-up
 mean is a summary metric) is one readout. :data:`READOUTS` holds them all by name;
-``tests/test_readout_table.py`` checks that a run writes exactly these columns and
+``tests/model/test_readout_table.py`` checks that a run writes exactly these columns and
 that docs/outputs.md lists exactly them.
 
 Units are written as in the scenario schema's metadata (``uM``, ``1/s``, ``1``

@@ -1,7 +1,7 @@
 """The readable specification of the model: the synapse network written the plain Mesa way, agent by agent.
 
 The fast engine (``sim.model.model.SynapseNetworkModel`` with ``sim.model.kernels``) is checked against it
-(tests/test_reference.py: agreement in distribution) and measured against it (benchmarks/bench.py). A newcomer
+(tests/model/test_reference.py: agreement in distribution) and measured against it (benchmarks/bench.py). A newcomer
 reads the biology here: each neuron's ``step()`` is the whole of what one neuron does in one time step.
 
 The model of ``sim.model.model.SynapseNetworkModel`` written the plain Mesa way: each
