@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pandas as pd
 
 from analysis import contrasts, methods, report_summary, stats
 from analysis import report_figures as rf
+from analysis.batch_analysis import Analysis
 from analysis.report_render import (
     Rendered,
     TitleLine,
@@ -56,25 +56,6 @@ MAX_DOSE_FIGURES = 4
 
 
 
-
-
-@dataclass
-class Analysis:
-    """Everything the report shows, computed once."""
-
-    manifest: dict
-    summary: pd.DataFrame                  # all runs
-    ok: pd.DataFrame                       # finished runs
-    readouts: list[str]
-    design: rf.Design
-    reference: dict
-    groups: pd.DataFrame
-    effects: pd.DataFrame
-    anova: pd.DataFrame
-    hill: pd.DataFrame
-    warnings: list[str] = field(default_factory=list)
-    contrasts: pd.DataFrame = field(default_factory=pd.DataFrame)   # analysis.contrasts.contrast_effects
-    factorial: pd.DataFrame = field(default_factory=pd.DataFrame)   # analysis.contrasts.factorial_anova
 
 
 def choose_readouts(manifest: dict, ok: pd.DataFrame, warnings: list[str]) -> list[str]:

@@ -4,16 +4,13 @@ absolute baselines ± SD, the declared contrasts with their CIs, the drug intera
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis import contrasts, stats
+from analysis.batch_analysis import Analysis
 from analysis.report_render import Rendered, esc, fmt, fmt_p, fmt_pct, fmt_pct_ci, p_text, table_html
-
-if TYPE_CHECKING:
-    from analysis.report import Analysis
 
 CORE_FIGURES = 4
 
