@@ -8,6 +8,13 @@ Drawing inline costs ~1 ns, against ~4 ns for a call into numpy's bit generator
 from compiled code. Every sampler is exact: inversion of the distribution
 function, or a conditional law derived from it (see each docstring).
 
+The fast clock's arguments are named records (``NamedTuple`` classes below,
+which numba compiles as tuples; names carry units): ``run_steps(n_steps,
+state, constants, inputs, ambient_glutamate_uM)`` with ``FastState`` (what it
+changes), ``FastConstants`` (what it reads) and ``FastInputs`` (the drugs and
+the protocol). ``SynapseNetworkModel`` builds the first two once, as views of
+its arrays, and the last per call.
+
 Fast clock (every ``dt``): ``fast_step`` draws each neuron's Poisson
 background, then updates membranes, spikes and synaptic decays (no draws, so
 the compiler can vectorise them), then releases vesicles from the RRP
@@ -37,6 +44,7 @@ from another file does.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -255,87 +263,188 @@ def hypergeometric(state: np.ndarray, good: int, total: int, draws: int) -> int:
     return hits
 
 
+# ---------------------------------------------------------------------- fast clock: records
+
+class MembraneState(NamedTuple):
+    """Per-neuron membrane state (arrays of length n_neurons). Drives are the depolarisation (mV) each current
+    would hold the membrane at (see ``sim.model.membrane``)."""
+
+    v_mV: np.ndarray
+    ampa_drive_mV: np.ndarray
+    nmda_drive_mV: np.ndarray
+    gaba_drive_mV: np.ndarray
+    background_drive_mV: np.ndarray
+    refractory_steps_left: np.ndarray  # int
+
+
+class PoolState(NamedTuple):
+    """Per-neuron vesicle pools the fast clock moves (vesicles, int), FM-dye labels, and hazard clocks
+    (exponentials with mean 1, see the module docstring)."""
+
+    rrp: np.ndarray
+    recycling: np.ndarray
+    surface: np.ndarray
+    rrp_dye: np.ndarray
+    recycling_dye: np.ndarray
+    spontaneous_clock: np.ndarray
+    priming_clock: np.ndarray
+
+
+class StepCounts(NamedTuple):
+    """What the fast clock counts: this step's spikes and releases, and their running sums."""
+
+    spiked: np.ndarray            # bool: spiked in the last step
+    released: np.ndarray          # vesicles released in the last step
+    spike_count: np.ndarray       # spikes since the last time-series row
+    released_count: np.ndarray    # vesicles released since the last time-series row
+    slow_spike_count: np.ndarray  # spikes since the last slow update
+    ampa_quanta: np.ndarray       # glutamate quanta received since the last slow update
+    senders: np.ndarray           # indices of the neurons that released in the last step (first entries)
+
+
+class FastState(NamedTuple):
+    """Everything the fast clock changes, but the ambient glutamate (a number, passed and returned)."""
+
+    stream: np.ndarray  # uniform stream state (``seed_stream``)
+    membrane: MembraneState
+    pools: PoolState
+    counts: StepCounts
+
+
+class CellConstants(NamedTuple):
+    """Per-neuron membrane constants for one step ``dt`` (arrays), and the drives' decay per step (numbers)."""
+
+    v_rest_mV: np.ndarray
+    v_reset_mV: np.ndarray
+    threshold_mV: np.ndarray
+    membrane_decay: np.ndarray              # exp(-dt / tau_m)
+    refractory_steps: np.ndarray            # int
+    background_events_per_step: np.ndarray  # Poisson mean of background events per step
+    background_row: np.ndarray              # row of ``background_cdf`` for this neuron's mean
+    background_cdf: np.ndarray              # ``poisson_cdf_table`` of the distinct means, flat
+    background_jump_mV: np.ndarray          # drive added per background event
+    ampa_jump_mV: np.ndarray                # drive added per glutamate quantum received
+    nmda_jump_mV: np.ndarray
+    gaba_jump_mV: np.ndarray                # drive added per GABA quantum received
+    ampa_decay: float                       # exp(-dt / tau_syn), per step
+    nmda_decay: float
+    gaba_decay: float
+    background_decay: float
+
+
+class ReleaseConstants(NamedTuple):
+    """Per-neuron release parameters for one step ``dt``."""
+
+    release_sites: np.ndarray        # int
+    p_release: np.ndarray            # per primed vesicle per spike (updated in place by the slow clock)
+    spontaneous_hazard: np.ndarray   # per primed vesicle per step
+    priming_hazard: np.ndarray       # per empty site per step
+
+
+class NetworkConstants(NamedTuple):
+    """Connectivity (CSR, sender -> targets) and what glutamate reaches the extracellular space."""
+
+    is_excitatory: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    boutons: np.ndarray                 # boutons per neuron (out-degree, at least 1)
+    eaat_decay: float                   # ambient glutamate left after one step of uptake
+    nonvesicular_uM_per_step: float
+    uM_per_molecule: float              # ambient rise per glutamate molecule spilled over
+    molecules_per_vesicle: float
+
+
+class FastConstants(NamedTuple):
+    """What the fast clock reads and never changes (``p_release`` changes only on the slow clock)."""
+
+    cell: CellConstants
+    release: ReleaseConstants
+    network: NetworkConstants
+
+
+class FastInputs(NamedTuple):
+    """The drugs' blocks and the protocol's inputs for a run of fast steps."""
+
+    ampa_block: float          # fraction of the AMPA drive blocked
+    nmda_block: float          # fraction of the NMDA drive blocked
+    extra_mV: np.ndarray       # applied depolarisation (high K+), per neuron
+    forced: np.ndarray         # bool: neurons a stimulation pulse makes fire in the first step
+    force_first: bool          # whether ``forced`` applies (first step only)
+    track_dye: bool            # whether FM-dye labels are followed
+
+
 # ---------------------------------------------------------------------- fast clock
 
-@numba.njit(**JIT)
-def fast_step(stream, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced, use_forced,
-              pools, rates, track_dye, counts, senders):
-    """Advance membranes and RRPs of all neurons by one step; fills ``spikes``, ``released`` and ``senders``.
 
-    Arguments are grouped as ``SynapseNetworkModel._run_kernel`` passes them:
-    membrane (v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left), cell constants (v_rest, v_reset,
-    threshold, decay_m, refractory_steps, background_p, background_row, background_cdf, jump_background),
-    decays of the AMPA, NMDA, GABA and background drives, pools (rrp, recycling, surface, release_sites, rrp_dye,
-    recycling_dye, spontaneous_clock, priming_clock), rates (p_release per vesicle and spike; hazards per
-    step: spontaneous fusion per vesicle, priming per empty site) and counts (spikes, released,
-    spike_count, released_count, slow_spike_count). Returns how many neurons released (the first
-    entries of ``senders``).
-    """
-    v, g_ampa, g_nmda, g_gaba, g_bg, refractory_left = membrane
-    (v_rest, v_reset, threshold, decay_m, refractory_steps, background_p, background_row, background_cdf,
-     jump_background) = cell
-    decay_ampa, decay_nmda, decay_gaba, decay_background = decays
-    rrp, recycling, surface, release_sites, rrp_dye, recycling_dye, spontaneous_clock, priming_clock = pools
-    p_release, spontaneous_hazard, priming_hazard = rates
-    spikes, released, spike_count, released_count, slow_spike_count = counts
-    n = v.size
+@numba.njit(**JIT)
+def fast_step(state, constants, inputs, use_forced):
+    """Advance membranes and RRPs of all neurons by one step; fills ``spiked``, ``released`` and ``senders``
+    and adds to the counts. Returns how many neurons released (the first entries of ``senders``)."""
+    stream, mem, pools, counts = state.stream, state.membrane, state.pools, state.counts
+    cell, rel = constants.cell, constants.release
+    n = mem.v_mV.size
     for i in range(n):  # background input: the one draw every neuron needs every step
         u = uniform(stream)
-        k = poisson_from_table(u, background_cdf, background_row[i])
-        if k == POISSON_TABLE_WIDTH or background_p[i] > INVERSION_MAX_MEAN:
-            k = poisson_beyond_table(stream, u, background_p[i])
-        g_bg[i] += k * jump_background[i]
-    ampa_pass, nmda_pass = 1.0 - ampa_block, 1.0 - nmda_block
+        k = poisson_from_table(u, cell.background_cdf, cell.background_row[i])
+        if k == POISSON_TABLE_WIDTH or cell.background_events_per_step[i] > INVERSION_MAX_MEAN:
+            k = poisson_beyond_table(stream, u, cell.background_events_per_step[i])
+        mem.background_drive_mV[i] += k * cell.background_jump_mV[i]
+    ampa_pass, nmda_pass = 1.0 - inputs.ampa_block, 1.0 - inputs.nmda_block
     for i in range(n):  # membranes and spikes: no draws, no branches
-        free_running = refractory_left[i] == 0
-        target = v_rest[i] + g_ampa[i] * ampa_pass + g_nmda[i] * nmda_pass - g_gaba[i] + g_bg[i] + extra_mV[i]
-        v_next = target + (v[i] - target) * decay_m[i]
-        spiked = (free_running and v_next >= threshold[i]) or (use_forced and forced[i])
-        v[i] = v_reset[i] if spiked else (v_next if free_running else v[i])
-        refractory_left[i] = refractory_steps[i] if spiked else max(refractory_left[i] - 1, 0)
-        spikes[i] = spiked
+        free_running = mem.refractory_steps_left[i] == 0
+        target = (cell.v_rest_mV[i] + mem.ampa_drive_mV[i] * ampa_pass + mem.nmda_drive_mV[i] * nmda_pass
+                  - mem.gaba_drive_mV[i] + mem.background_drive_mV[i] + inputs.extra_mV[i])
+        v_next = target + (mem.v_mV[i] - target) * cell.membrane_decay[i]
+        spike = (free_running and v_next >= cell.threshold_mV[i]) or (use_forced and inputs.forced[i])
+        mem.v_mV[i] = cell.v_reset_mV[i] if spike else (v_next if free_running else mem.v_mV[i])
+        left = mem.refractory_steps_left[i]
+        mem.refractory_steps_left[i] = cell.refractory_steps[i] if spike else max(left - 1, 0)
+        counts.spiked[i] = spike
     # one short loop each, so that the compiler can vectorise them
-    _scale(g_ampa, decay_ampa)
-    _scale(g_nmda, decay_nmda)
-    _scale(g_gaba, decay_gaba)
-    _scale(g_bg, decay_background)
+    _scale(mem.ampa_drive_mV, cell.ampa_decay)
+    _scale(mem.nmda_drive_mV, cell.nmda_decay)
+    _scale(mem.gaba_drive_mV, cell.gaba_decay)
+    _scale(mem.background_drive_mV, cell.background_decay)
     for i in range(n):  # hazard clocks (no hazard when the RRP is empty, or no site or vesicle to prime)
-        spontaneous_clock[i] -= rrp[i] * spontaneous_hazard[i]
+        pools.spontaneous_clock[i] -= pools.rrp[i] * rel.spontaneous_hazard[i]
     for i in range(n):
-        priming_clock[i] -= (release_sites[i] - rrp[i]) * priming_hazard[i] * (recycling[i] > 0)
+        empty_sites = rel.release_sites[i] - pools.rrp[i]
+        pools.priming_clock[i] -= empty_sites * rel.priming_hazard[i] * (pools.recycling[i] > 0)
     n_senders = 0
     for i in range(n):  # release and priming, where a spike or a clock says so
-        released[i] = 0
-        if not (spikes[i] or spontaneous_clock[i] <= 0.0 or priming_clock[i] <= 0.0):
+        counts.released[i] = 0
+        if not (counts.spiked[i] or pools.spontaneous_clock[i] <= 0.0 or pools.priming_clock[i] <= 0.0):
             continue
         out = 0
-        if spontaneous_clock[i] <= 0.0:
-            out = binomial_given_some(stream, rrp[i], -math.expm1(-spontaneous_hazard[i]))
-            spontaneous_clock[i] = exponential(stream)
-        if spikes[i]:
-            spike_count[i] += 1
-            slow_spike_count[i] += 1
-            out += binomial(stream, rrp[i] - out, p_release[i])
-        released[i] = out
+        if pools.spontaneous_clock[i] <= 0.0:
+            out = binomial_given_some(stream, pools.rrp[i], -math.expm1(-rel.spontaneous_hazard[i]))
+            pools.spontaneous_clock[i] = exponential(stream)
+        if counts.spiked[i]:
+            counts.spike_count[i] += 1
+            counts.slow_spike_count[i] += 1
+            out += binomial(stream, pools.rrp[i] - out, rel.p_release[i])
+        counts.released[i] = out
         if out > 0:
-            if track_dye:
-                rrp_dye[i] -= hypergeometric(stream, rrp_dye[i], rrp[i], out)
-            rrp[i] -= out
-            surface[i] += out
-            released_count[i] += out
-            senders[n_senders] = i
+            if inputs.track_dye:
+                pools.rrp_dye[i] -= hypergeometric(stream, pools.rrp_dye[i], pools.rrp[i], out)
+            pools.rrp[i] -= out
+            pools.surface[i] += out
+            counts.released_count[i] += out
+            counts.senders[n_senders] = i
             n_senders += 1
-            priming_clock[i] -= out * priming_hazard[i] * (recycling[i] > 0)  # the sites just emptied
-        if priming_clock[i] <= 0.0:
-            free = release_sites[i] - rrp[i]
-            primed = min(binomial_given_some(stream, free, -math.expm1(-priming_hazard[i])), recycling[i])
-            priming_clock[i] = exponential(stream)
-            if track_dye:
-                moved = hypergeometric(stream, recycling_dye[i], recycling[i], primed)
-                recycling_dye[i] -= moved
-                rrp_dye[i] += moved
-            recycling[i] -= primed
-            rrp[i] += primed
+            # the sites just emptied
+            pools.priming_clock[i] -= out * rel.priming_hazard[i] * (pools.recycling[i] > 0)
+        if pools.priming_clock[i] <= 0.0:
+            free = rel.release_sites[i] - pools.rrp[i]
+            primed = binomial_given_some(stream, free, -math.expm1(-rel.priming_hazard[i]))
+            primed = min(primed, pools.recycling[i])
+            pools.priming_clock[i] = exponential(stream)
+            if inputs.track_dye:
+                moved = hypergeometric(stream, pools.recycling_dye[i], pools.recycling[i], primed)
+                pools.recycling_dye[i] -= moved
+                pools.rrp_dye[i] += moved
+            pools.recycling[i] -= primed
+            pools.rrp[i] += primed
     return n_senders
 
 
@@ -346,55 +455,45 @@ def _scale(values, factor):
 
 
 @numba.njit(**JIT)
-def deliver(senders, n_senders, released, is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump_gaba,
-            g_ampa, g_nmda, g_gaba, ampa_quanta, boutons):
-    """Add the released quanta of the first ``n_senders`` ``senders`` to their targets' synaptic drives.
+def deliver(counts, n_senders, mem, cell, network):
+    """Add the released quanta of the first ``n_senders`` senders to their targets' synaptic drives.
 
     Returns the glutamatergic vesicles released summed over all boutons (vesicles x out-degree).
     """
     glutamate_vesicles = 0.0
+    indptr, indices = network.indptr, network.indices
     for n in range(n_senders):
-        j = senders[n]
-        q = released[j]
-        if is_excitatory[j]:
-            glutamate_vesicles += q * boutons[j]
+        j = counts.senders[n]
+        q = counts.released[j]
+        if network.is_excitatory[j]:
+            glutamate_vesicles += q * network.boutons[j]
             for s in range(indptr[j], indptr[j + 1]):
                 t = indices[s]
-                g_ampa[t] += q * jump_ampa[t]
-                g_nmda[t] += q * jump_nmda[t]
-                ampa_quanta[t] += q
+                mem.ampa_drive_mV[t] += q * cell.ampa_jump_mV[t]
+                mem.nmda_drive_mV[t] += q * cell.nmda_jump_mV[t]
+                counts.ampa_quanta[t] += q
         else:
             for s in range(indptr[j], indptr[j + 1]):
                 t = indices[s]
-                g_gaba[t] += q * jump_gaba[t]
+                mem.gaba_drive_mV[t] += q * cell.gaba_jump_mV[t]
     return glutamate_vesicles
 
 
 @numba.njit(**JIT)
-def run_steps(n_steps, stream, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced, force_first,
-              pools, rates, track_dye, counts, senders, network, glutamate):
-    """Advance ``n_steps`` steps of ``dt``; returns (ambient glutamate in uM, glutamate molecules released).
-
-    ``network`` is (is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump_gaba, ampa_quanta, boutons);
-    ``glutamate`` is (ambient_uM, eaat_decay, nonvesicular_uM_per_step, uM_per_molecule, molecules_per_vesicle).
-    """
-    g_ampa, g_nmda, g_gaba = membrane[1], membrane[2], membrane[3]
-    released = counts[1]
-    is_excitatory, indptr, indices, jump_ampa, jump_nmda, jump_gaba, ampa_quanta, boutons = network
-    ambient_uM, eaat_decay, nonvesicular_uM_per_step, uM_per_molecule, molecules_per_vesicle = glutamate
+def run_steps(n_steps, state, constants, inputs, ambient_glutamate_uM):
+    """Advance ``n_steps`` steps of ``dt``; returns (ambient glutamate in uM, glutamate molecules released)."""
+    net = constants.network
     molecules_total = 0.0
     for step in range(n_steps):
-        use_forced = force_first and step == 0
-        n_senders = fast_step(stream, membrane, cell, decays, ampa_block, nmda_block, extra_mV, forced,
-                              use_forced, pools, rates, track_dye, counts, senders)
+        n_senders = fast_step(state, constants, inputs, inputs.force_first and step == 0)
         molecules = 0.0
         if n_senders > 0:
-            molecules = molecules_per_vesicle * deliver(senders, n_senders, released, is_excitatory, indptr,
-                                                        indices, jump_ampa, jump_nmda, jump_gaba, g_ampa, g_nmda,
-                                                        g_gaba, ampa_quanta, boutons)
-        ambient_uM = ambient_uM * eaat_decay + nonvesicular_uM_per_step + molecules * uM_per_molecule
+            molecules = net.molecules_per_vesicle * deliver(state.counts, n_senders, state.membrane,
+                                                            constants.cell, net)
+        ambient_glutamate_uM = (ambient_glutamate_uM * net.eaat_decay + net.nonvesicular_uM_per_step
+                                + molecules * net.uM_per_molecule)
         molecules_total += molecules
-    return ambient_uM, molecules_total
+    return ambient_glutamate_uM, molecules_total
 
 
 # ---------------------------------------------------------------------- slow clock
@@ -458,11 +557,11 @@ def relax_synapsin(synapsin, rate_trace_hz, occupancy, baseline, activity_gain_p
 
 
 @numba.njit(**JIT)
-def relax_rate_trace(rate_trace_hz, slow_spikes, span_s, relax):
+def relax_rate_trace(rate_trace_hz, slow_spike_count, span_s, relax):
     """The firing-rate trace (Hz) moves a fraction ``relax`` towards the last span's rate; clears the count."""
     for i in range(rate_trace_hz.size):
-        rate_trace_hz[i] += (slow_spikes[i] / span_s - rate_trace_hz[i]) * relax
-        slow_spikes[i] = 0
+        rate_trace_hz[i] += (slow_spike_count[i] / span_s - rate_trace_hz[i]) * relax
+        slow_spike_count[i] = 0
 
 
 @numba.njit(**JIT)

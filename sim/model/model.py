@@ -25,7 +25,7 @@ import numpy as np
 
 from sim.model import kernels
 from sim.model.agents import GABAergicNeuron, GlutamatergicNeuron
-from sim.model.membrane import Membrane, membrane_constants
+from sim.model.membrane import initial_membrane, membrane_constants
 from sim.model.network import build_connectivity, network_space
 from sim.model.params import CELL_TYPES, Scenario
 from sim.model.pharmacology import Pharmacology
@@ -89,8 +89,8 @@ class SynapseNetworkModel(mesa.Model):
     def _build_neurons(self, rng: np.random.Generator) -> None:
         s, n = self.params, self.connectivity.n_neurons
         self.bouton = BoutonParameters.draw(rng, self._by_type(s.vesicles), n)
-        const = membrane_constants(self._by_type(s.neurons), s.synapses, s.protocol.dt_ms, n, rng)
-        self.membrane = Membrane(const, rng)
+        self.cell = membrane_constants(self._by_type(s.neurons), s.synapses, s.protocol.dt_ms, n, rng)
+        self.membrane = initial_membrane(self.cell, rng)
         self.priming_hazard = self.bouton.priming_rate_per_s * self.dt_s           # per empty site per step
         self.spontaneous_hazard = self.bouton.spontaneous_rate_per_s * self.dt_s   # per primed vesicle per step
         self.boutons_per_neuron = np.maximum(self.connectivity.out_degree, 1)
@@ -108,7 +108,7 @@ class SynapseNetworkModel(mesa.Model):
         for kind in CELL_TYPES:
             self.rate_trace_hz[self.type_index[kind]] = INITIAL_RATE_HZ[kind]
         self.ampa_quanta = np.zeros(n)
-        self.slow_spikes = np.zeros(n, dtype=np.int64)
+        self.slow_spike_count = np.zeros(n, dtype=np.int64)
         self.a1_occupancy, self.p_release = np.zeros(n), np.zeros(n)
         self._update_release_probability()
         self._update_synapsin(relax=1.0)
@@ -119,14 +119,36 @@ class SynapseNetworkModel(mesa.Model):
         self.ambient_glutamate_uM = s.glutamate.nonvesicular_uM_per_s * s.glutamate.eaat_tau_s
         self._endocytosis_factors = None  # the drugs' factors the endocytosis rates were last computed for
         self._set_endocytosis_rate()
-        self._zeros = np.zeros(n)
         self._zeros_bool = np.zeros(n, dtype=bool)
-        self.extra_mV = self._zeros.copy()
+        self.extra_mV = np.zeros(n)  # applied depolarisation (mV)
         self.dye_in_bath = False
-        self.spikes = np.zeros(n, dtype=np.bool_)
+        self.spiked = np.zeros(n, dtype=np.bool_)
         self.released = np.zeros(n, dtype=np.int64)
-        self._senders = np.zeros(n, dtype=np.int64)
-        self._nonvesicular_per_step = s.glutamate.nonvesicular_uM_per_s * self.dt_s
+        self._build_engine_records()
+
+    def _build_engine_records(self) -> None:
+        """The compiled fast clock's state and constants (``sim.model.kernels``), views of the model's arrays."""
+        pools, rec, g = self.pools, self.recorder, self.params.glutamate
+        indptr, indices = self.connectivity.unsigned_csr
+        counts = kernels.StepCounts(
+            spiked=self.spiked, released=self.released, spike_count=rec.spike_count,
+            released_count=rec.released_count, slow_spike_count=self.slow_spike_count, ampa_quanta=self.ampa_quanta,
+            senders=np.zeros_like(self.released))
+        pool_state = kernels.PoolState(
+            rrp=pools.rrp, recycling=pools.recycling, surface=pools.surface, rrp_dye=pools.rrp_dye,
+            recycling_dye=pools.recycling_dye, spontaneous_clock=pools.spontaneous_clock,
+            priming_clock=pools.priming_clock)
+        self.engine_state = kernels.FastState(stream=self.stream, membrane=self.membrane, pools=pool_state,
+                                              counts=counts)
+        release = kernels.ReleaseConstants(
+            release_sites=self.bouton.release_sites, p_release=self.p_release,
+            spontaneous_hazard=self.spontaneous_hazard, priming_hazard=self.priming_hazard)
+        network = kernels.NetworkConstants(
+            is_excitatory=self.connectivity.is_excitatory, indptr=indptr, indices=indices,
+            boutons=self.boutons_per_neuron, eaat_decay=self.eaat_decay,
+            nonvesicular_uM_per_step=g.nonvesicular_uM_per_s * self.dt_s, uM_per_molecule=self.uM_per_molecule,
+            molecules_per_vesicle=g.molecules_per_vesicle)
+        self.engine_constants = kernels.FastConstants(cell=self.cell, release=release, network=network)
 
     # ------------------------------------------------------------------ slow variables
 
@@ -166,7 +188,7 @@ class SynapseNetworkModel(mesa.Model):
         kernels.relax_adenosine(self.adenosine_uM, self.ampa_quanta, ad.baseline_uM,
                                 _relax_fraction(ad.tau_s, span_s), per_quantum_uM)
         self._update_release_probability()
-        kernels.relax_rate_trace(self.rate_trace_hz, self.slow_spikes, span_s,
+        kernels.relax_rate_trace(self.rate_trace_hz, self.slow_spike_count, span_s,
                                  _relax_fraction(s.synapsin.activity_tau_s, span_s))
         self._update_synapsin(relax=_relax_fraction(s.synapsin.tau_s, span_s))
         self.pools.retrieve_and_exchange(self.stream, self.endocytosis_rate_per_s, self.synapsin, span_s,
@@ -194,7 +216,7 @@ class SynapseNetworkModel(mesa.Model):
         while self.step_index < stop:
             k = self.step_index
             if k in self._protocol_boundaries:
-                self.extra_mV = np.broadcast_to(self.protocol.depolarisation_mV(k), self._zeros.shape).copy()
+                self.extra_mV[:] = self.protocol.depolarisation_mV(k)
                 self.dye_in_bath = self.protocol.dye_in_bath(k)
             if k % self.slow_every == 0:
                 self._slow_update()
@@ -213,24 +235,12 @@ class SynapseNetworkModel(mesa.Model):
 
     def _run_kernel(self, n_steps: int, forced: np.ndarray | None) -> float:
         """Run the compiled fast clock for ``n_steps``; returns glutamate molecules released."""
-        m, c, pools, rec = self.membrane, self.membrane.const, self.pools, self.recorder
-        (indptr, indices), g = self.connectivity.unsigned_csr, self.params.glutamate
+        inputs = kernels.FastInputs(
+            ampa_block=self.drugs.ampa_block, nmda_block=self.drugs.nmda_block, extra_mV=self.extra_mV,
+            forced=self._zeros_bool if forced is None else forced, force_first=forced is not None,
+            track_dye=self.pools.any_dye)
         self.ambient_glutamate_uM, molecules = kernels.run_steps(
-            n_steps, self.stream,
-            (m.v_mV, m.g_ampa, m.g_nmda, m.g_gaba, m.g_background, m.refractory_left),
-            (c.v_rest_mV, c.v_reset_mV, c.threshold_mV, c.decay_m, c.refractory_steps, c.background_p,
-             c.background_row, c.background_cdf, c.jump_background),
-            (c.decay_ampa, c.decay_nmda, c.decay_gaba, c.decay_background),
-            self.drugs.ampa_block, self.drugs.nmda_block, self.extra_mV,
-            self._zeros_bool if forced is None else forced, forced is not None,
-            (pools.rrp, pools.recycling, pools.surface, self.bouton.release_sites, pools.rrp_dye,
-             pools.recycling_dye, pools.spontaneous_clock, pools.priming_clock),
-            (self.p_release, self.spontaneous_hazard, self.priming_hazard), pools.any_dye,
-            (self.spikes, self.released, rec.spikes, rec.released, self.slow_spikes), self._senders,
-            (self.connectivity.is_excitatory, indptr, indices, c.jump_ampa, c.jump_nmda, c.jump_gaba,
-             self.ampa_quanta, self.boutons_per_neuron),
-            (self.ambient_glutamate_uM, self.eaat_decay, self._nonvesicular_per_step, self.uM_per_molecule,
-             g.molecules_per_vesicle))
+            n_steps, self.engine_state, self.engine_constants, inputs, self.ambient_glutamate_uM)
         return molecules
 
     # ------------------------------------------------------------------ running

@@ -61,8 +61,8 @@ class Recorder:
     def __init__(self, model) -> None:
         self.model = model
         n = model.connectivity.n_neurons
-        self.spikes = np.zeros(n, dtype=np.int64)
-        self.released = np.zeros(n, dtype=np.int64)
+        self.spike_count = np.zeros(n, dtype=np.int64)     # spikes per neuron in the current interval
+        self.released_count = np.zeros(n, dtype=np.int64)  # vesicles released per neuron in the current interval
         self.endocytosed = np.zeros(n, dtype=np.int64)
         self.glutamate_molecules = 0.0
         self.steps = 0
@@ -80,8 +80,9 @@ class Recorder:
         """Close the current interval: one time-series row."""
         m = self.model
         span_s = self.steps * m.dt_s
-        counts = {"spikes": self.spikes, "released": self.released, "rrp": m.pools.rrp, "surface": m.pools.surface,
-                  "recycling": m.pools.recycling, "reserve": m.pools.reserve, "endocytosed": self.endocytosed,
+        counts = {"spikes": self.spike_count, "released": self.released_count, "rrp": m.pools.rrp,
+                  "surface": m.pools.surface, "recycling": m.pools.recycling, "reserve": m.pools.reserve,
+                  "endocytosed": self.endocytosed,
                   "total": m.bouton.total, "rrp_dye": m.pools.rrp_dye, "recycling_dye": m.pools.recycling_dye,
                   "reserve_dye": m.pools.reserve_dye}
         fractions = {"release_probability": m.p_release, "a1_occupancy": m.a1_occupancy,
@@ -99,7 +100,7 @@ class Recorder:
         row["ketamine_uM"] = m.drugs.ketamine_uM
         row["nmda_block"] = m.drugs.nmda_block
         self.rows.append(row)
-        for acc in (self.spikes, self.released, self.endocytosed):
+        for acc in (self.spike_count, self.released_count, self.endocytosed):
             acc[:] = 0
         self.glutamate_molecules = 0.0
         self.steps = 0

@@ -109,27 +109,27 @@ class Neuron(mesa.Agent):
         self.p_prime = p_step(self.priming_rate, dt_s)
         self.p_spontaneous = p_step(self.spontaneous_rate, dt_s)
         self.p_tether = p_step(self.tethering_rate, model.slow_span_s)
-        self.v_rest = float(const.v_rest_mV[i])
-        self.v_reset = float(const.v_reset_mV[i])
-        self.threshold = float(const.threshold_mV[i])
-        self.decay_m = float(const.decay_m[i])
+        self.v_rest_mV = float(const.v_rest_mV[i])
+        self.v_reset_mV = float(const.v_reset_mV[i])
+        self.threshold_mV = float(const.threshold_mV[i])
+        self.membrane_decay = float(const.membrane_decay[i])
         self.refractory_steps = int(const.refractory_steps[i])
-        self.background_mean = float(const.background_p[i])
-        self.background_exp = math.exp(-self.background_mean)
-        self.jump_background = float(const.jump_background[i])
-        self.jump_ampa = float(const.jump_ampa[i])
-        self.jump_nmda = float(const.jump_nmda[i])
-        self.jump_gaba = float(const.jump_gaba[i])
+        self.background_events_per_step = float(const.background_events_per_step[i])
+        self.background_exp = math.exp(-self.background_events_per_step)
+        self.background_jump_mV = float(const.background_jump_mV[i])
+        self.ampa_jump_mV = float(const.ampa_jump_mV[i])
+        self.nmda_jump_mV = float(const.nmda_jump_mV[i])
+        self.gaba_jump_mV = float(const.gaba_jump_mV[i])
         # state
         self.v_mV = 0.0                    # set by the model (initial draw shared with the engine)
-        self.g_ampa = self.g_nmda = self.g_gaba = self.g_background = 0.0
-        self.refractory_left = 0
+        self.ampa_drive_mV = self.nmda_drive_mV = self.gaba_drive_mV = self.background_drive_mV = 0.0
+        self.refractory_steps_left = 0
         self.extra_mV = 0.0                # high-K+ depolarisation
         self.forced = False                # a stimulation pulse makes this cell fire this step
         self.released = 0                  # vesicles released this step
         self.adenosine_uM = model.params.adenosine.baseline_uM
         self.ampa_quanta = 0.0             # glutamate quanta received since the last slow update
-        self.slow_spikes = 0
+        self.slow_spike_count = 0
         self.rate_trace_hz = INITIAL_RATE_HZ[self.kind]
         self.synapsin = model.params.synapsin.baseline
         self.a1_occupancy = self.p_release = self.p_endocytosis = 0.0
@@ -171,8 +171,8 @@ class Neuron(mesa.Agent):
         m = self.model
         self.set_endocytosis_probability()
         self.update_release_probability()
-        self.rate_trace_hz += (self.slow_spikes / m.slow_span_s - self.rate_trace_hz) * m.p_activity
-        self.slow_spikes = 0
+        self.rate_trace_hz += (self.slow_spike_count / m.slow_span_s - self.rate_trace_hz) * m.p_activity
+        self.slow_spike_count = 0
         self.relax_synapsin(m.p_synapsin)
         mobilised = binomial(m, self.reserve, p_step(self.mobilisation_rate * self.synapsin, m.slow_span_s))
         tethered = binomial(m, self.recycling, self.p_tether)
@@ -184,27 +184,28 @@ class Neuron(mesa.Agent):
     def step(self) -> None:
         """Membrane, spike, release, endocytosis and priming of this neuron for one ``dt``."""
         m = self.model
-        self.g_background += poisson(m, self.background_mean, self.background_exp) * self.jump_background
-        if self.refractory_left == 0:
-            target = self.v_rest + (self.g_ampa * m.ampa_pass + self.g_nmda * m.nmda_pass - self.g_gaba
-                                    + self.g_background + self.extra_mV)
-            self.v_mV = target + (self.v_mV - target) * self.decay_m
-            spike = self.v_mV >= self.threshold
+        events = poisson(m, self.background_events_per_step, self.background_exp)
+        self.background_drive_mV += events * self.background_jump_mV
+        if self.refractory_steps_left == 0:
+            target = self.v_rest_mV + (self.ampa_drive_mV * m.ampa_pass + self.nmda_drive_mV * m.nmda_pass
+                                    - self.gaba_drive_mV + self.background_drive_mV + self.extra_mV)
+            self.v_mV = target + (self.v_mV - target) * self.membrane_decay
+            spike = self.v_mV >= self.threshold_mV
         else:
-            self.refractory_left -= 1
+            self.refractory_steps_left -= 1
             spike = False
         if self.forced:
             spike, self.forced = True, False
         if spike:
-            self.v_mV = self.v_reset
-            self.refractory_left = self.refractory_steps
-            self.slow_spikes += 1
+            self.v_mV = self.v_reset_mV
+            self.refractory_steps_left = self.refractory_steps
+            self.slow_spike_count += 1
             if m.counting:
                 m.spikes[self.kind] += 1
-        self.g_ampa *= m.decay_ampa
-        self.g_nmda *= m.decay_nmda
-        self.g_gaba *= m.decay_gaba
-        self.g_background *= m.decay_background
+        self.ampa_drive_mV *= m.ampa_decay
+        self.nmda_drive_mV *= m.nmda_decay
+        self.gaba_drive_mV *= m.gaba_decay
+        self.background_drive_mV *= m.background_decay
         # release from the RRP: spontaneous, then evoked from what is left
         released = binomial(m, self.rrp, self.p_spontaneous)
         if spike:
@@ -233,8 +234,8 @@ class GlutamatergicNeuron(Neuron):
     def transmit(self) -> None:
         q = self.released
         for t in self.targets:
-            t.g_ampa += q * t.jump_ampa
-            t.g_nmda += q * t.jump_nmda
+            t.ampa_drive_mV += q * t.ampa_jump_mV
+            t.nmda_drive_mV += q * t.nmda_jump_mV
             t.ampa_quanta += q
         self.model.glutamate_molecules += q * self.boutons * self.model.params.glutamate.molecules_per_vesicle
 
@@ -245,7 +246,7 @@ class GABAergicNeuron(Neuron):
     def transmit(self) -> None:
         q = self.released
         for t in self.targets:
-            t.g_gaba += q * t.jump_gaba
+            t.gaba_drive_mV += q * t.gaba_jump_mV
 
 
 class ReferenceModel(mesa.Model):
@@ -271,10 +272,10 @@ class ReferenceModel(mesa.Model):
         self.adenosine_per_quantum_uM = ad.release_per_quantum_uM
         self.p_activity = p_step(1.0 / syn.activity_tau_s, self.slow_span_s)
         self.p_synapsin = p_step(1.0 / syn.tau_s, self.slow_span_s)
-        self.decay_ampa = math.exp(-p.dt_ms / s.synapses.ampa_tau_ms)
-        self.decay_nmda = math.exp(-p.dt_ms / s.synapses.nmda_tau_ms)
-        self.decay_gaba = math.exp(-p.dt_ms / s.synapses.gaba_tau_ms)
-        self.decay_background = math.exp(-p.dt_ms / s.synapses.background_tau_ms)
+        self.ampa_decay = math.exp(-p.dt_ms / s.synapses.ampa_tau_ms)
+        self.nmda_decay = math.exp(-p.dt_ms / s.synapses.nmda_tau_ms)
+        self.gaba_decay = math.exp(-p.dt_ms / s.synapses.gaba_tau_ms)
+        self.background_decay = math.exp(-p.dt_ms / s.synapses.background_tau_ms)
         g = s.glutamate
         volume_l = g.extracellular_volume_per_neuron_um3 * s.network.n_neurons * 1e-15
         self.uM_per_molecule = g.spillover_fraction / (AVOGADRO * volume_l) * 1e6

@@ -137,3 +137,20 @@ def test_reference_matches_engine_paired_seeds():
     ref = reference_sample("vehicle", seeds)
     eng = engine_sample("vehicle", seeds)
     assert not disagreements(ref, eng, paired=True)
+
+
+def test_engine_records_use_the_reference_models_names():
+    """The compiled engine's state and constants carry the names (with units) of the specification's agents:
+    per-neuron fields on each agent, per-step decays on the model; only the Poisson table is the engine's own."""
+    from sim.model.kernels import CellConstants, MembraneState, PoolState
+    from sim.model.reference import ReferenceModel
+
+    scenario, _ = load_scenario(NORMAL, SMALL)
+    model = ReferenceModel(scenario, "vehicle", seed=0)
+    neuron = model.neurons[0]
+    engine_only = {"background_row", "background_cdf", "spontaneous_clock", "priming_clock", "rrp_dye",
+                   "recycling_dye"}
+    per_step = {"ampa_decay", "nmda_decay", "gaba_decay", "background_decay"}
+    fields = (set(MembraneState._fields) | set(CellConstants._fields) | set(PoolState._fields)) - engine_only
+    assert {f for f in fields - per_step if not hasattr(neuron, f)} == set()
+    assert {f for f in per_step if not hasattr(model, f)} == set()
