@@ -187,15 +187,18 @@ def design_section(manifest: dict, summary: pd.DataFrame) -> Section:
 
 def statistics_section() -> Section:
     text = [f"Statistics (analysis.stats): per group (scenario x condition x swept levels) the mean, SD and a "
-            f"percentile bootstrap 95 % CI of the mean ({stats.N_BOOT} resamples, numpy Generator seeded with "
-            f"{stats.SEED}). Effects of each group against the reference condition of its own scenario and against "
-            "the experiment's reference group: percent change of means (bootstrap 95 % CI resampling both groups), "
+            f"bias-corrected and accelerated (BCa) bootstrap 95 % CI of the mean (scipy.stats.bootstrap, "
+            f"{stats.N_BOOT} resamples, numpy Generator seeded with {stats.SEED}; the percentile interval where BCa "
+            "is undefined, e.g. identical replicates; Efron 1987, J Am Stat Assoc 82:171-185). Effects of each "
+            "group against the reference condition of its own scenario and against the experiment's reference "
+            "group: percent change of means (BCa bootstrap 95 % CI resampling both groups independently), "
             "Hedges' g (pooled SD, small-sample correction J = 1 - 3/(4(n1+n2)-9)), Welch's t-test and the "
             "Mann-Whitney U test (two-sided; Holm-adjusted Welch p within each readout and comparison). Two-way "
             "ANOVA scenario x condition with interaction (statsmodels OLS, type II sums of squares). Dose-response: "
             "y = y0 + Emax·c^n/(c^n + EC50^n), n = 1, fitted by least squares (scipy curve_fit) to the runs with "
             f"ketamine as the only drug (vehicle as c = 0); 95 % CIs of EC50 and Emax from {stats.N_BOOT_HILL} "
-            "bootstrap refits resampling replicates within each concentration. n is the number of independent "
+            "bootstrap refits resampling replicates within each concentration (percentile intervals: a refit can "
+            "fail, and BCa needs every resample). n is the number of independent "
             "runs (replicates), not of neurons."]
     return Section("Statistics", text)
 

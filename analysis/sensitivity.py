@@ -56,14 +56,12 @@ from analysis.report_figures import (  # noqa: E402
     style,
 )
 from analysis.stats import (  # noqa: E402
-    CI_LEVEL,
     N_BOOT,
     bootstrap_ci,
-    bootstrap_means,
     label_of,
     name_of,
     percent_change,
-    percentile_ci,
+    percent_change_ci,
     unit_of,
 )
 from sim.runs.store import (  # noqa: E402
@@ -421,15 +419,9 @@ def scatter(a: SweepAnalysis, scenario: str, response: str) -> ReportFigure:
 
 
 def paired_pct_change_ci(treated: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
-    """Percentile bootstrap 95 % CI (%) of 100 (mean(treated) - mean(reference)) / mean(reference) from paired
-    replicates (same seed): the pairs are resampled together (:func:`analysis.stats.bootstrap_means` draws the same
-    indices for two arrays of one size). NaN with fewer than two pairs."""
-    treated, reference = np.asarray(treated, dtype=float), np.asarray(reference, dtype=float)
-    if treated.size < 2 or treated.size != reference.size:
-        return float("nan"), float("nan")
-    mt, mr = bootstrap_means(treated), bootstrap_means(reference)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return percentile_ci(100 * (mt - mr) / mr, CI_LEVEL)
+    """BCa bootstrap 95 % CI (%) of 100 (mean(treated) - mean(reference)) / mean(reference) from paired
+    replicates (same seed): the pairs are resampled together. NaN with fewer than two pairs."""
+    return percent_change_ci(treated, reference, paired=True)
 
 
 def paired_runs(runs: pd.DataFrame, key: str, output: str, contrast: dict[str, str]) -> pd.DataFrame:
@@ -533,7 +525,7 @@ def response_curve(a: SweepAnalysis, scenario: str, output: str) -> ReportFigure
 
 def _curve_caption(a: SweepAnalysis, scenario: str, output: str, p: Parameter) -> str:
     contrast = a.sweep.get("contrast") or {}
-    ci = (f"95 % CI: percentile bootstrap of the replicates ({N_BOOT} resamples, fixed seed; no bar with one "
+    ci = (f"95 % CI: BCa bootstrap of the replicates ({N_BOOT} resamples, fixed seed; no bar with one "
           "replicate)")
     text = (f"{label_of(output)} against {p.key} ({'log' if p.scale == 'log' else 'linear'} axis), scenario "
             f"{scenario}, {_replicates(a.manifest)} replicate(s) per condition and level. "
@@ -541,7 +533,7 @@ def _curve_caption(a: SweepAnalysis, scenario: str, output: str, p: Parameter) -
     if contrast:
         text += (f" Right: each replicate's % change, {contrast['treatment']} vs {contrast['reference']} with the "
                  "same seed (points), and the % change of the means (the sweep's response) with its 95 % CI by a "
-                 "paired percentile bootstrap (replicate pairs resampled together).")
+                 "paired BCa bootstrap (replicate pairs resampled together).")
     return text
 
 

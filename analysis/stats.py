@@ -1,8 +1,9 @@
 """Statistics of a batch: group summaries, effect sizes, tests, two-way ANOVA and Hill dose-response fits.
 
 Pure functions on DataFrames (one row per run, as ``summary.parquet``). Nothing
-here is random except the percentile bootstraps, which draw from numpy
-Generators seeded with :data:`SEED`, so a report is reproducible bit for bit.
+here is random except the bootstraps (BCa, ``scipy.stats.bootstrap``), which
+draw from numpy Generators seeded with :data:`SEED`, so a report is
+reproducible bit for bit.
 
 Conventions:
 
@@ -18,7 +19,7 @@ Conventions:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -129,11 +130,35 @@ def _rng(seed: int | None) -> np.random.Generator:
     return np.random.default_rng(SEED if seed is None else seed)
 
 
-def bootstrap_means(values: np.ndarray, n_boot: int = N_BOOT, seed: int | None = None) -> np.ndarray:
-    """``n_boot`` means of resamples (with replacement) of ``values``."""
-    values = np.asarray(values, dtype=float)
-    idx = _rng(seed).integers(0, values.size, size=(n_boot, values.size))
-    return values[idx].mean(axis=1)
+def _mean(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(values, axis=axis)
+
+
+def _percent_change(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    mb = np.mean(b, axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 100 * (np.mean(a, axis=axis) - mb) / mb
+
+
+def bootstrap_interval(samples: Sequence[Sequence[float]], statistic: Callable[..., np.ndarray],
+                       paired: bool = False, n_boot: int = N_BOOT, level: float = CI_LEVEL,
+                       seed: int | None = None) -> tuple[float, float]:
+    """Bootstrap ``level`` CI (low, high) of ``statistic(*samples, axis=-1)``, in its units: BCa
+    (``scipy.stats.bootstrap``; Efron 1987, *J Am Stat Assoc* 82:171-185), each sample resampled on its own
+    unless ``paired``. Where BCa is undefined (e.g. every resample gives the same value, or its
+    acceleration is not finite) the percentile interval of the same resamples; NaN where a sample has
+    fewer than two values or no resample is finite."""
+    samples = tuple(np.asarray(x, dtype=float) for x in samples)
+    if min(x.size for x in samples) < 2:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")  # scipy warns where BCa is undefined: the percentile interval is used
+        result = stats.bootstrap(samples, statistic, n_resamples=n_boot, confidence_level=level, method="BCa",
+                                 paired=paired, vectorized=True, rng=_rng(seed))
+    lo, hi = (float(x) for x in result.confidence_interval)
+    if np.isfinite(lo) and np.isfinite(hi):
+        return lo, hi
+    return percentile_ci(np.asarray(result.bootstrap_distribution), level)
 
 
 def percentile_ci(samples: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float]:
@@ -148,11 +173,8 @@ def percentile_ci(samples: np.ndarray, level: float = CI_LEVEL) -> tuple[float, 
 
 def bootstrap_ci(values: Sequence[float], n_boot: int = N_BOOT, level: float = CI_LEVEL,
                  seed: int | None = None) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean; NaN with fewer than two values."""
-    values = np.asarray(values, dtype=float)
-    if values.size < 2:
-        return float("nan"), float("nan")
-    return percentile_ci(bootstrap_means(values, n_boot, seed), level)
+    """BCa bootstrap CI of the mean (see ``bootstrap_interval``); NaN with fewer than two values."""
+    return bootstrap_interval((values,), _mean, n_boot=n_boot, level=level, seed=seed)
 
 
 def group_summary(frame: pd.DataFrame, readouts: Sequence[str], by: Sequence[str] | None = None,
@@ -194,17 +216,31 @@ def percent_change(a: Sequence[float], b: Sequence[float]) -> float:
     return float(100 * (np.mean(a) - mb) / mb) if mb != 0 and len(a) else float("nan")
 
 
-def percent_change_ci(a: Sequence[float], b: Sequence[float], n_boot: int = N_BOOT,
-                      seed: int | None = None) -> tuple[float, float]:
-    """Percentile bootstrap CI of the percent change, resampling each group independently."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.size < 2 or b.size < 2:
+def percent_change_ci(a: Sequence[float], b: Sequence[float], n_boot: int = N_BOOT, seed: int | None = None,
+                      paired: bool = False) -> tuple[float, float]:
+    """BCa bootstrap CI of the percent change of mean(a) against mean(b) (see ``bootstrap_interval``); the
+    groups are resampled independently, or as pairs (same seed in both) if ``paired``."""
+    if paired and len(a) != len(b):
         return float("nan"), float("nan")
-    rng = _rng(seed)
-    ma = a[rng.integers(0, a.size, (n_boot, a.size))].mean(axis=1)
-    mb = b[rng.integers(0, b.size, (n_boot, b.size))].mean(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return percentile_ci(100 * (ma - mb) / mb)
+    return bootstrap_interval((a, b), _percent_change, paired=paired, n_boot=n_boot, seed=seed)
+
+
+def percent_change_ratio_ci(numerator: tuple[Sequence[float], Sequence[float]],
+                            denominator: tuple[Sequence[float], Sequence[float]]) -> tuple[float, float]:
+    """BCa bootstrap CI of one percent change (treated, reference) over another (four groups resampled
+    independently)."""
+    def ratio(na, nb, da, db, axis=-1):
+        return _percent_change(na, nb, axis) / _percent_change(da, db, axis)
+    return bootstrap_interval((*numerator, *denominator), ratio)
+
+
+def percent_change_difference_ci(first: tuple[Sequence[float], Sequence[float]],
+                                 second: tuple[Sequence[float], Sequence[float]]) -> tuple[float, float]:
+    """BCa bootstrap CI (percentage points) of one percent change minus another (four groups resampled
+    independently)."""
+    def difference(a, b, c, d, axis=-1):
+        return _percent_change(a, b, axis) - _percent_change(c, d, axis)
+    return bootstrap_interval((*first, *second), difference)
 
 
 def welch_test(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:

@@ -209,7 +209,7 @@ def _analysis_text(a: SweepAnalysis) -> str:
     and how the response curves' intervals are computed."""
     if len(a.varied) == 1:
         return (omitted_indices(a) + f" Curves: each run, and per level each condition's mean with its "
-                f"{100 * CI_LEVEL:g} % CI (percentile bootstrap of the replicates, {N_BOOT} resamples, fixed seed)"
+                f"{100 * CI_LEVEL:g} % CI (BCa bootstrap of the replicates, {N_BOOT} resamples, fixed seed)"
                 + ("; the % change of the means with a paired bootstrap CI (replicate pairs with the same seed "
                    "resampled together)." if a.sweep.get("contrast") else "."))
     return f"{METHODS[a.design]}. {_index_text(a.design)}"

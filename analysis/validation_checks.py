@@ -118,13 +118,6 @@ def _ci_text(value: float, lo: float, hi: float, unit: str = " %", signed: bool 
     return f"{value:{f}}{unit} [{lo:{f}}, {hi:{f}}]"
 
 
-def _pct_samples(a: np.ndarray, b: np.ndarray, seed: int) -> np.ndarray:
-    """Bootstrap samples of the percent change of mean(a) against mean(b) (groups resampled independently)."""
-    ma, mb = stats.bootstrap_means(a, seed=seed), stats.bootstrap_means(b, seed=seed + 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 100 * (ma - mb) / mb
-
-
 @dataclass(frozen=True)
 class Contrast:
     """``metric`` of the ``treated`` runs against the ``reference`` runs."""
@@ -245,8 +238,7 @@ class RatioOfChanges(Check):
             return missing
         pct_num, pct_den = stats.percent_change(na, nb), stats.percent_change(da, db)
         ratio = pct_num / pct_den if pct_den else math.nan
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lo, hi = stats.percentile_ci(_pct_samples(na, nb, stats.SEED) / _pct_samples(da, db, stats.SEED + 2))
+        lo, hi = stats.percent_change_ratio_ci((na, nb), (da, db))
         passed = abs(ratio) < self.max_ratio if self.absolute else pct_den < 0 and hi <= self.max_ratio
         metric = num.metric if num.metric == den.metric else f"{num.metric} / {den.metric}"
         return {"compared": compared, "metric": metric,
@@ -277,8 +269,7 @@ class LargerImpairment(Check):
         if missing := _missing(compared, metric, pairs):
             return missing
         glu, gaba = (self.sign * stats.percent_change(a, b) for a, b in pairs)
-        samples = self.sign * (_pct_samples(*pairs[0], stats.SEED) - _pct_samples(*pairs[1], stats.SEED + 2))
-        lo, hi = stats.percentile_ci(samples)
+        lo, hi = sorted(self.sign * x for x in stats.percent_change_difference_ci(*pairs))
         _, p = stats.welch_test(*pairs[0])
         what = "decrease" if self.sign < 0 else "increase"
         return {"compared": compared, "metric": metric,
