@@ -38,8 +38,9 @@ SOURCES = (
 EXEMPT_TOP_LEVEL = ("name", "description", "extends", "seed")
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_scenario_keys", DOCS / "make_scenario_keys.py")
+def _generator(name: str = "make_scenario_keys"):
+    """A script of docs/, imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, DOCS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
     spec.loader.exec_module(module)
@@ -355,3 +356,41 @@ def test_the_citation_check_finds_what_it_should():
     missing = "docs/" + "none.md"  # split, so that this file does not link a missing page itself
     assert DOCS_PAGE.findall(f"see docs/model.md#drugs and [x]({missing})") == ["model.md", "none.md"]
     assert DOCS_PAGE.findall("ROOT / 'docs' / 'x.md', mydocs/y.md") == []
+
+
+# --------------------------------------------------------------------------- wall times come from one script
+
+#: a wall time stated by hand: "49 s with 2 workers", "3 min 11 s on 2 idle cores", "~10 s on 2 cores"
+HAND_TIMING = re.compile(r"\d+ ?(s|min|minutes|seconds)( \d+ s)?,? (on|with) \d+ (idle )?(cores|workers)")
+
+
+def test_stated_wall_times_agree_with_the_measured_ones():
+    timings = _generator("make_timings")
+    seconds = timings.read_timings()["seconds"]
+    stale = [str(p.relative_to(ROOT)) for p, text in timings.expected_files(seconds).items()
+             if p.read_text(encoding="utf-8") != text]
+    assert stale == [], "stale timings: run python docs/make_timings.py --write"
+    stated = {m["job"] for p in timings.MARKDOWN for m in timings.MARKER.finditer(p.read_text(encoding="utf-8"))}
+    stated |= {job.name for job in timings.JOBS if job.scenario_files}
+    assert stated == set(seconds) == set(timings.BY_NAME), "every job measured and stated, every statement measured"
+
+
+def test_no_wall_time_is_stated_by_hand():
+    timings = _generator("make_timings")
+    files = [*timings.MARKDOWN, *sorted((ROOT / "scenarios").rglob("*.toml"))]
+    found = []
+    for path in files:
+        text = timings.MARKER.sub("", path.read_text(encoding="utf-8"))
+        text = text.replace("`estimate: 0.7 GB, ~5 min on 2 workers (512 runs)`", "")  # the estimator's output
+        lines = [line for line in text.splitlines() if not line.startswith(timings.WALL_LINE)]
+        found += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in HAND_TIMING.finditer(" ".join(lines))]
+    assert found == []
+
+
+def test_timing_markers_are_rewritten_and_unknown_jobs_refused():
+    timings = _generator("make_timings")
+    text = "runs take <!-- t:smoke_sweep -->old<!-- /t --> on 2 cores"
+    assert timings.rewrite_markdown(text, {"smoke_sweep": 191.4}) == (
+        "runs take <!-- t:smoke_sweep -->3 min 11 s<!-- /t --> on 2 cores")
+    with pytest.raises(SystemExit, match="t:smoke_sweep names no measured job"):
+        timings.rewrite_markdown(text, {"grid_sweep": 1.0})
