@@ -23,23 +23,22 @@ from analysis import contrasts, methods, report_summary, stats
 from analysis import report_figures as rf
 from analysis.batch_analysis import Analysis
 from analysis.report_render import (
+    Header,
     Rendered,
     TitleLine,
     description,
-    esc,
-    figures_html,
     fmt,
     fmt_ci,
     fmt_p,
     fmt_pct,
     fmt_pct_ci,
-    header_html,
-    html_page,
-    manifest_html,
+    header,
+    manifest_text,
     p_text,
+    render,
     run_rows,
-    table_html,
-    warnings_html,
+    table,
+    text_sections,
     write_pdf,
 )
 from sim.runs.store import RUNS_DIR, SUMMARY_FILES, load_batch, write_table, write_text
@@ -185,10 +184,7 @@ def make_figures(folder: Path, a: Analysis) -> list[Callable[[], rf.ReportFigure
     return out
 
 
-# --------------------------------------------------------------------------- formatting
-
-
-# --------------------------------------------------------------------------- HTML sections
+# --------------------------------------------------------------------------- the page's sentences and tables
 
 
 def key_results(a: Analysis) -> list[str]:
@@ -346,67 +342,37 @@ def hill_table(a: Analysis) -> pd.DataFrame | str:
                           "status": f.status} for f in a.hill.itertuples()])
 
 
-def _header(a: Analysis, folder: Path) -> str:
+def _header(a: Analysis, folder: Path) -> Header:
     m = a.manifest
     rows = [("folder", str(folder)), ("experiment file", m.get("experiment_file", "")),
             ("command", m.get("command", "")), *run_rows(m, len(a.ok)),
             ("reference group", f"{a.reference['scenario']} / {a.reference['condition']}")]
     sections = [("summary", "Summary"), ("key", "Key results"), ("figures", "Figures"), ("statistics", "Statistics"),
                 ("methods", "Methods"), ("manifest", "Manifest")]
-    return header_html(m, f"{m.get('name', folder.name)}: batch report", rows, sections)
+    return header(m, f"{m.get('name', folder.name)}: batch report", rows, sections)
 
 
-def _statistics_html(a: Analysis) -> str:
-    parts = ['<h2 id="statistics">Statistics</h2>',
-             f"<p>Per readout: group mean, SD, bootstrap 95 % CI of the mean; effect against "
-             f"{esc(a.reference['condition'])} of the same scenario. p-values are two-sided; n = runs.</p>"]
-    for i, r in enumerate(a.readouts):
-        parts.append(f"<details{' open' if i == 0 else ''}><summary>{esc(stats.label_of(r))}</summary>"
-                     f"{table_html(readout_table(a, r))}</details>")
-    ref = a.reference
-    parts += [f"<h3>Against the reference group ({esc(ref['scenario'])} / {esc(ref['condition'])})</h3>",
-              f"<details><summary>all readouts</summary>{table_html(reference_table(a))}</details>",
-              "<h3>Contrasts (every readout)</h3><details><summary>all contrasts</summary>"
-              f"{table_html(report_summary.contrast_table(a, a.contrasts))}</details>",
-              *([f"<h3>Factorial ANOVA: {esc(report_summary.factorial_title(a))} (type II, every interaction)</h3>",
-                 table_html(report_summary.factorial_table(a))] if not a.factorial.empty else []),
-              "<h3>Two-way ANOVA: scenario × condition (type II)</h3>", table_html(anova_table(a)),
-              "<h3>Dose-response (Hill, n = 1) against ketamine</h3>", _table_or_text(hill_table(a)),
-              "<p>The tidy table of all statistics is in <code>statistics.csv</code> next to this report.</p>"]
-    return "".join(parts)
-
-
-def _table_or_text(table: pd.DataFrame | str) -> str:
-    return f"<p>{esc(table)}</p>" if isinstance(table, str) else table_html(table)
-
-
-def _methods_html(a: Analysis) -> str:
-    parts = ['<h2 id="methods">Methods</h2>']
-    for s in methods.methods_sections(a.manifest, a.summary):
-        parts.append(f"<h3>{esc(s.title)}</h3>" + "".join(f"<p>{esc(p)}</p>" for p in s.paragraphs))
-        if s.table is not None:
-            parts.append(table_html(s.table))
-    return "".join(parts)
-
-
-def _key_html(a: Analysis) -> str:
-    key, table = key_results(a), key_table(a)
-    if not key:
-        return '<h2 id="key">Key results</h2><p>No comparisons available.</p>'
-    html_table = ""
-    if not table.empty:
-        html_table = (f"<h3>All readouts: % change vs {esc(a.reference['condition'])} of the same scenario "
-                      f"[bootstrap 95 % CI], Welch p</h3>{table_html(table)}")
-    return ('<h2 id="key">Key results</h2><div class="key"><ul>' + "".join(f"<li>{esc(k)}</li>" for k in key)
-            + f"</ul></div>{html_table}")
+def statistics_tables(a: Analysis) -> dict[str, object]:
+    """The Statistics section's tables, formatted: per readout (label, table), against the reference group, the
+    contrasts, the factorial ANOVA (None without one) and its title, the two-way ANOVA and the Hill fits (a table
+    or the sentence saying why there is none)."""
+    hill = hill_table(a)
+    factorial = not a.factorial.empty
+    return {"readout_tables": [(stats.label_of(r), table(readout_table(a, r))) for r in a.readouts],
+            "reference_table": table(reference_table(a)),
+            "contrast_table": table(report_summary.contrast_table(a, a.contrasts)),
+            "factorial_table": table(report_summary.factorial_table(a)) if factorial else None,
+            "factorial_title": report_summary.factorial_title(a) if factorial else "",
+            "anova_table": table(anova_table(a)), "hill_table": hill if isinstance(hill, str) else table(hill)}
 
 
 def render_html(a: Analysis, folder: Path, figures: list[Rendered]) -> str:
-    key_html = _key_html(a)
-    body = (_header(a, folder) + warnings_html(a.warnings) + report_summary.summary_html(a, figures) + key_html
-            + figures_html(figures) + _statistics_html(a)
-            + _methods_html(a) + manifest_html(a.manifest))
-    return html_page(f"{a.manifest.get('name', folder.name)}: batch report", body)
+    """The batch report's page (batch_report.html) from the display view of the analysis and its figures."""
+    return render("batch_report.html", title=f"{a.manifest.get('name', folder.name)}: batch report",
+                  header=_header(a, folder), warnings=a.warnings, summary=report_summary.summary_context(a, figures),
+                  key=key_results(a), key_table=table(key_table(a)), reference=a.reference, figures=figures,
+                  **statistics_tables(a), methods=text_sections(methods.methods_sections(a.manifest, a.summary)),
+                  manifest=manifest_text(a.manifest))
 
 
 # --------------------------------------------------------------------------- PDF and writing

@@ -1,26 +1,32 @@
-"""How every report is written: number formatting, HTML pieces, the self-contained page and the PDF.
+"""How every report is written: number formatting, the values the HTML templates show, the page and the PDF.
 
 Shared by the batch report (:mod:`analysis.report`), the sweep report (:mod:`analysis.sweep_report`) and the
-validation outputs; it computes nothing about the data.
+validation outputs; it computes nothing about the data. The markup is in the Jinja2 templates of
+``analysis/templates`` (``page.html`` with the inline ``report.css``, ``macros.html``, one template per report);
+:func:`render` fills one with values already formatted here, escaping every value.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import json
 import os
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from analysis import report_figures as rf
 from analysis.mpl_text import plain
 from sim.runs.store import temporary_path
+
+if TYPE_CHECKING:
+    from analysis.methods import Section
 
 
 @dataclass
@@ -31,6 +37,21 @@ class Rendered:
     title: str
     caption: str
     png: bytes
+
+    @property
+    def png_base64(self) -> str:
+        """The PNG as base64 text, for a ``data:image/png`` address in the page."""
+        return base64.b64encode(self.png).decode("ascii")
+
+
+#: the report templates, loaded once; every value is escaped, a missing value is an error
+TEMPLATES = Environment(loader=PackageLoader("analysis", "templates"), autoescape=True, undefined=StrictUndefined,
+                        trim_blocks=True, lstrip_blocks=True)
+
+
+def render(template: str, **context: object) -> str:
+    """The text of ``template`` (a file name in analysis/templates) filled with ``context``."""
+    return TEMPLATES.get_template(template).render(**context)
 
 
 def fmt(x: object, digits: int = 4) -> str:
@@ -48,6 +69,7 @@ def fmt(x: object, digits: int = 4) -> str:
 
 
 def fmt_p(p: float) -> str:
+    """A p-value to 3 decimals, '< 0.001' below that, '–' when not finite."""
     return "–" if not np.isfinite(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
@@ -58,52 +80,66 @@ def p_text(p: float) -> str:
 
 
 def fmt_ci(lo: float, hi: float) -> str:
+    """A confidence interval '[lo, hi]' in the value's own unit (each bound by :func:`fmt`), '–' when undefined."""
     return "–" if not (np.isfinite(lo) or np.isinf(lo)) or np.isnan(hi) else f"[{fmt(lo)}, {fmt(hi)}]"
 
 
 def fmt_pct(x: float) -> str:
+    """A percent change with its sign and one decimal ('+12.3 %'), '–' when not finite."""
     return "–" if not np.isfinite(x) else f"{x:+.1f} %"
 
 
 def fmt_pct_ci(lo: float, hi: float) -> str:
+    """A confidence interval of a percent change ('[+1.0, +20.5] %'), '–' when a bound is not finite."""
     return "–" if not (np.isfinite(lo) and np.isfinite(hi)) else f"[{lo:+.1f}, {hi:+.1f}] %"
 
 
-def esc(text: object) -> str:
-    return html.escape(str(text))
+@dataclass(frozen=True)
+class Table:
+    """A table's header and rows as text, for the ``table`` macro; no rows when the frame was empty."""
+
+    columns: list[str]
+    rows: list[list[str]]
 
 
-def table_html(frame: pd.DataFrame) -> str:
-    """A DataFrame of already-formatted cells as an HTML table."""
-    if frame.empty:
-        return "<p><em>(empty)</em></p>"
-    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(fmt(v) if not isinstance(v, str) else v)}</td>" for v in row)
-                   + "</tr>" for row in frame.itertuples(index=False))
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+def cell(value: object) -> str:
+    """A table cell's text: numbers by :func:`fmt`, text as it is."""
+    return value if isinstance(value, str) else fmt(value)
 
 
-CSS = """
-.thumbs{display:flex;gap:6px}.thumbs img{width:24%;border:1px solid #ddd}
-body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;
-color:#222;line-height:1.45}
-h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
-h3{margin-top:1.4em}table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
-th,td{border:1px solid #ccc;padding:3px 7px;text-align:right;vertical-align:top}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.scroll{overflow-x:auto}
-figure{margin:1.2em 0;page-break-inside:avoid}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.9em;color:#444;margin-top:.3em}.warn{background:#fff4e5;border-left:4px solid #e67e22;
-padding:.5em 1em}.key{background:#eef6fb;border-left:4px solid #2e86c1;padding:.5em 1em}
-pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.8em}details{margin:.4em 0}
-summary{cursor:pointer;font-weight:600}.meta td{text-align:left}nav a{margin-right:1em}
-"""
+def table(frame: pd.DataFrame) -> Table:
+    """A DataFrame of already-formatted cells (numbers are formatted by :func:`fmt`) as a :class:`Table`."""
+    rows = [] if frame.empty else [[cell(v) for v in row] for row in frame.itertuples(index=False)]
+    return Table([str(c) for c in frame.columns], rows)
 
 
-def header_html(manifest: dict, title: str, rows: list[tuple[str, object]], sections: list[tuple[str, str]]) -> str:
-    """The title, description, a table of ``rows`` (label, value) and a link bar to ``sections`` (id, label)."""
-    meta = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    nav = "<nav>" + "".join(f'<a href="#{anchor}">{esc(label)}</a>' for anchor, label in sections) + "</nav>"
-    return f'<h1>{esc(title)}</h1><p>{esc(description(manifest))}</p><table class="meta">{meta}</table>{nav}'
+@dataclass(frozen=True)
+class Header:
+    """The top of a report: title, description, (label, value) rows and the (id, label) links to its sections."""
+
+    title: str
+    description: str
+    rows: list[tuple[str, str]]
+    sections: list[tuple[str, str]]
+
+
+def header(manifest: dict, title: str, rows: list[tuple[str, object]], sections: list[tuple[str, str]]) -> Header:
+    """The title, the experiment's description, a table of ``rows`` (label, value) and links to ``sections``."""
+    return Header(title, description(manifest), [(label, str(value)) for label, value in rows], sections)
+
+
+@dataclass(frozen=True)
+class TextSection:
+    """A titled section of paragraphs with an optional table (the methods), for the ``methods`` macro."""
+
+    title: str
+    paragraphs: list[str]
+    table: Table | None = None
+
+
+def text_sections(sections: Iterable[Section]) -> list[TextSection]:
+    """The methods' sections with their tables (DataFrames of already-formatted cells, or None) formatted."""
+    return [TextSection(s.title, list(s.paragraphs), None if s.table is None else table(s.table)) for s in sections]
 
 
 def run_rows(manifest: dict, finished: int) -> list[tuple[str, object]]:
@@ -115,20 +151,11 @@ def run_rows(manifest: dict, finished: int) -> list[tuple[str, object]]:
 
 
 def description(manifest: dict) -> str:
+    """The experiment file's ``description`` ('' when it has none or does not parse)."""
     try:
         return str(tomllib.loads(manifest.get("experiment_text") or "").get("description", ""))
     except tomllib.TOMLDecodeError:
         return ""
-
-
-def figures_html(figures: list[Rendered]) -> str:
-    parts = ['<h2 id="figures">Figures</h2>']
-    for i, f in enumerate(figures, 1):
-        data = base64.b64encode(f.png).decode("ascii")
-        parts.append(f'<figure id="{esc(f.key)}"><h3>Figure {i}. {esc(f.title)}</h3>'
-                     f'<img src="data:image/png;base64,{data}" alt="{esc(f.title)}">'
-                     f"<figcaption>{esc(f.caption)}</figcaption></figure>")
-    return "".join(parts)
 
 
 def manifest_for_report(manifest: dict) -> dict:
@@ -140,21 +167,9 @@ def manifest_for_report(manifest: dict) -> dict:
     return out
 
 
-def warnings_html(warnings: list[str]) -> str:
-    return ("<div class='warn'><strong>Warnings</strong><ul>" + "".join(f"<li>{esc(w)}</li>" for w in warnings)
-            + "</ul></div>") if warnings else ""
-
-
-def manifest_html(manifest: dict) -> str:
-    text = json.dumps(manifest_for_report(manifest), indent=2, default=str)
-    return f'<h2 id="manifest">Manifest</h2><details><summary>manifest.json</summary><pre>{esc(text)}</pre></details>'
-
-
-def html_page(title: str, body: str) -> str:
-    """A complete, self-contained HTML page with the report style."""
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
-            f"<body>{body}</body></html>\n")
+def manifest_text(manifest: dict) -> str:
+    """The manifest as the report shows it: indented JSON of :func:`manifest_for_report`."""
+    return json.dumps(manifest_for_report(manifest), indent=2, default=str)
 
 
 TitleLine = tuple[str, int, str]   # text, font size, weight

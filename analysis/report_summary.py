@@ -3,14 +3,12 @@ absolute baselines ± SD, the declared contrasts with their CIs, the drug intera
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import pandas as pd
 
 from analysis import contrasts, stats
 from analysis.batch_analysis import Analysis
-from analysis.report_render import Rendered, esc, fmt, fmt_p, fmt_pct, fmt_pct_ci, p_text, table_html
+from analysis.report_render import Rendered, fmt, fmt_p, fmt_pct, fmt_pct_ci, p_text, table
 
 CORE_FIGURES = 4
 
@@ -108,18 +106,11 @@ def contrast_sentences(a: Analysis, readout: str) -> list[str]:
     return out
 
 
-def summary_html(a: Analysis, figures: list[Rendered]) -> str:
-    """The first page: design, baselines, contrasts of the first readouts with the interaction, core figures."""
+def summary_context(a: Analysis, figures: list[Rendered]) -> dict[str, object]:
+    """The first page's values for summary.html: design, baselines, the first readout's contrasts (None without
+    contrasts) with the interaction's sentences, the core figures."""
     sentences = [s for s in contrast_sentences(a, a.readouts[0]) if "interaction" in s] if a.readouts else []
-    parts = ['<section class="summary"><h2 id="summary">Summary</h2>', f"<p><strong>Design.</strong> "
-             f"{esc(n_text(a))}</p>", f"<h3>Baselines ({esc(a.design.label(a.reference['condition']))}, mean ± SD)"
-             f"</h3>{table_html(baseline_table(a))}",
-             f"<h3>Contrasts: {esc(stats.name_of(a.readouts[0]) if a.readouts else '')} (every readout under "
-             f"Statistics)</h3>",
-             table_html(contrast_table(a, summary_contrasts(a))) if not a.contrasts.empty else "<p>No contrasts.</p>",
-             "".join(f"<p>{esc(s)}</p>" for s in sentences), '<div class="thumbs">']
-    for f in figures[:CORE_FIGURES]:
-        data = base64.b64encode(f.png).decode("ascii")
-        parts.append(f'<a href="#{esc(f.key)}"><img src="data:image/png;base64,{data}" alt="{esc(f.title)}" '
-                     f'title="{esc(f.title)}"></a>')
-    return "".join(parts) + "</div></section>"
+    return {"design": n_text(a), "reference_label": a.design.label(a.reference["condition"]),
+            "baselines": table(baseline_table(a)), "readout_name": stats.name_of(a.readouts[0]) if a.readouts else "",
+            "contrasts": None if a.contrasts.empty else table(contrast_table(a, summary_contrasts(a))),
+            "sentences": sentences, "thumbnails": figures[:CORE_FIGURES]}

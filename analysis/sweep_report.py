@@ -19,18 +19,17 @@ import pandas as pd
 
 from analysis import methods
 from analysis.report_render import (
+    Header,
     Rendered,
     TitleLine,
     description,
-    esc,
-    figures_html,
     fmt,
-    header_html,
-    html_page,
-    manifest_html,
+    header,
+    manifest_text,
+    render,
     run_rows,
-    table_html,
-    warnings_html,
+    table,
+    text_sections,
     write_pdf,
 )
 from analysis.sensitivity import (
@@ -169,10 +168,10 @@ def _range_sentence(a: SweepAnalysis, scenario: str, response: str) -> str:
             f"{fmt(hi[response], 3)}{unit} ({where(hi)}).")
 
 
-# --------------------------------------------------------------------------- HTML
+# --------------------------------------------------------------------------- the page
 
 
-def _header(a: SweepAnalysis) -> str:
+def _header(a: SweepAnalysis) -> Header:
     m = a.manifest
     ok = int((a.runs["status"] == "ok").sum())
     contrast = a.sweep.get("contrast") or {}
@@ -184,24 +183,19 @@ def _header(a: SweepAnalysis) -> str:
             *run_rows(m, ok)]
     sections = [("key", "Key results"), ("figures", "Figures"), ("sensitivity", "Sensitivity"), ("methods", "Methods"),
                 ("manifest", "Manifest")]
-    return header_html(m, f"{m.get('name', a.folder.name)}: sweep report", rows, sections)
+    return header(m, f"{m.get('name', a.folder.name)}: sweep report", rows, sections)
 
 
-def _sensitivity_html(a: SweepAnalysis) -> str:
-    parts = ['<h2 id="sensitivity">Sweep and sensitivity</h2><h3>Varied parameters</h3>',
-             table_html(parameter_table(a)), f"<p>{esc(_analysis_text(a))}</p>"]
+def sensitivity_tables(a: SweepAnalysis) -> dict[str, object]:
+    """The sensitivity section's tables, formatted: the varied parameters, per (scenario, response) its indices
+    (none for one varied parameter), the first MAX_RESPONSE_ROWS responses and the note saying so."""
     groups = [] if len(a.varied) == 1 else a.indices.groupby(["scenario", "response"], sort=False)
-    for i, ((scenario, response), _) in enumerate(groups):
-        parts.append(f"<details{' open' if i == 0 else ''}><summary>{esc(scenario)}: {esc(response)}</summary>"
-                     f"{table_html(index_table(a, scenario, response))}</details>")
-    shown = a.responses.head(MAX_RESPONSE_ROWS)
     more = (f" (first {MAX_RESPONSE_ROWS} of {len(a.responses)} rows; all in responses.csv)"
             if len(a.responses) > MAX_RESPONSE_ROWS else "")
-    parts += [f"<h3>Responses per design point{esc(more)}</h3>",
-              f"<details><summary>responses</summary>{table_html(shown)}</details>",
-              "<p>The indices are in <code>sensitivity.csv</code>, the responses in <code>responses.csv</code>, "
-              "every run in <code>sweep.parquet</code> next to this report.</p>"]
-    return "".join(parts)
+    return {"parameter_table": table(parameter_table(a)),
+            "index_tables": [(f"{scenario}: {response}", table(index_table(a, scenario, response)))
+                             for (scenario, response), _ in groups],
+            "response_table": table(a.responses.head(MAX_RESPONSE_ROWS)), "responses_note": more}
 
 
 def _analysis_text(a: SweepAnalysis) -> str:
@@ -231,13 +225,15 @@ def _index_text(design: str) -> str:
     }[design]
 
 
-def _methods_html(a: SweepAnalysis) -> str:
+def methods_sections(a: SweepAnalysis) -> list[methods.Section]:
+    """The methods: the scenario (or the test function), the sweep design and seeds, the sensitivity analysis and
+    the software."""
     sections = methods.scenario_sections(a.manifest) if a.sweep.get("model") == "simulation" else [
         methods.Section("Model", [f"Test function '{a.sweep.get('model')}' (sim.model.testfunctions) instead of the "
                                   "simulation."])]
     seeds = ("every design point of a replicate shares one seed (common random numbers)"
              if a.sweep.get("seeds") == "common" else "each design point and replicate has its own seed")
-    sections += [
+    return sections + [
         methods.Section("Sweep design and seeds", [
             design_summary(a) + " The values of the varied parameters replace the scenario's (base values above).",
             f"Seeds: master seed {a.manifest.get('master_seed')}; the design's seed and each run's seed derive from "
@@ -245,23 +241,20 @@ def _methods_html(a: SweepAnalysis) -> str:
             f"comparison); {seeds}."]),
         methods.Section("Sensitivity analysis", [_analysis_text(a)]),
         methods.software_section(a.manifest)]
-    parts = ['<h2 id="methods">Methods</h2>']
-    for s in sections:
-        parts.append(f"<h3>{esc(s.title)}</h3>" + "".join(f"<p>{esc(p)}</p>" for p in s.paragraphs))
-        if s.table is not None:
-            parts.append(table_html(s.table))
-    return "".join(parts)
 
 
-def render_html(a: SweepAnalysis, title: str, figures: list[Rendered]) -> str:
-    key = key_results(a)
-    key_html = ('<h2 id="key">Key results</h2><div class="key"><ul>' + "".join(f"<li>{esc(k)}</li>" for k in key)
-                + "</ul></div>") if key else '<h2 id="key">Key results</h2><p>No indices computed.</p>'
+def shown_manifest(a: SweepAnalysis) -> dict:
+    """The manifest with its runs cut to the first MAX_MANIFEST_RUNS and a line saying how many more there are."""
     manifest = dict(a.manifest)
     runs = manifest.get("runs", [])
     if len(runs) > MAX_MANIFEST_RUNS:
         more = f"... {len(runs) - MAX_MANIFEST_RUNS} more runs in manifest.json"
         manifest["runs"] = [*runs[:MAX_MANIFEST_RUNS], more]
-    body = (_header(a) + warnings_html(a.warnings) + key_html + figures_html(figures) + _sensitivity_html(a)
-            + _methods_html(a) + manifest_html(manifest))
-    return html_page(title, body)
+    return manifest
+
+
+def render_html(a: SweepAnalysis, title: str, figures: list[Rendered]) -> str:
+    """The sweep report's page (sweep_report.html) from the analysis and its figures."""
+    return render("sweep_report.html", title=title, header=_header(a), warnings=a.warnings, key=key_results(a),
+                  figures=figures, **sensitivity_tables(a), analysis_text=_analysis_text(a),
+                  methods=text_sections(methods_sections(a)), manifest=manifest_text(shown_manifest(a)))
