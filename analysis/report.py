@@ -70,14 +70,17 @@ def choose_readouts(manifest: dict, ok: pd.DataFrame, warnings: list[str]) -> li
     return out
 
 
-def fold_levels(frame: pd.DataFrame, into: str = "condition") -> pd.DataFrame:
-    """For display: swept levels folded into one column's text ('ketamine_10uM | endocytosis_tau_s=10')."""
+def fold_levels(frame: pd.DataFrame, into: str | tuple[str, ...] = "condition") -> pd.DataFrame:
+    """For display: swept levels folded into the text of one column, or of each of several columns that name
+    groups at the same levels (a contrast's condition and reference condition): 'ketamine_10uM |
+    endocytosis_tau_s=10'."""
     levels = stats.level_columns(frame)
-    if not levels or frame.empty or into not in frame:
+    columns = [c for c in ((into,) if isinstance(into, str) else into) if c in frame]
+    if not levels or frame.empty or not columns:
         return frame
     text = frame[levels].astype(str).apply(lambda r: ", ".join(f"{k.split('.')[-1]}={v}" for k, v in r.items()),
                                            axis=1)
-    return frame.assign(**{into: frame[into].astype(str) + " | " + text}).drop(columns=levels)
+    return frame.assign(**{c: frame[c].astype(str) + " | " + text for c in columns}).drop(columns=levels)
 
 
 def analyse(manifest: dict, summary: pd.DataFrame) -> Analysis:
@@ -116,7 +119,7 @@ def display_view(a: Analysis) -> Analysis:
         return a
     return dataclasses.replace(a, ok=fold_levels(a.ok), groups=fold_levels(a.groups), effects=fold_levels(a.effects),
                                anova=fold_levels(a.anova, "readout"), hill=fold_levels(a.hill, "scenario"),
-                               contrasts=fold_levels(a.contrasts))
+                               contrasts=fold_levels(a.contrasts, ("condition", "ref_condition")))
 
 
 def _completeness(manifest: dict, summary: pd.DataFrame) -> list[str]:

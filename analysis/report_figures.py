@@ -10,6 +10,7 @@ Colours and labels of cell types and pools are those of :mod:`analysis.figures`.
 from __future__ import annotations
 
 import io
+import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -144,8 +145,17 @@ def style():
     return plt.rc_context(STYLE)
 
 
-def _legend_below(fig: plt.Figure, handles, labels, ncol: int) -> None:
-    fig.legend(handles, plain_all(labels), loc="lower center", ncol=ncol, frameon=False, bbox_to_anchor=(0.5, 0.0))
+def _legend_below(fig: plt.Figure, handles, labels, ncol: int) -> int:
+    """A legend centred below the panels in at most ``ncol`` columns, fewer where it would be wider than the
+    figure; returns its number of rows."""
+    renderer = fig.canvas.get_renderer()
+    for n in range(max(1, ncol), 0, -1):
+        legend = fig.legend(handles, plain_all(labels), loc="lower center", ncol=n, frameon=False,
+                            bbox_to_anchor=(0.5, 0.0))
+        if n == 1 or legend.get_window_extent(renderer).width <= 0.98 * fig.bbox.width:
+            return math.ceil(len(labels) / n)
+        legend.remove()
+    return len(labels)
 
 
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -220,9 +230,9 @@ def timecourse(ts: pd.DataFrame, readout: str, design: Design, warmup_s: float, 
             ax.set_xlabel("time (s)")
         axes[0, 0].set_ylabel(plain(scaled_label(readout, prefix)))
         order = [c for c in design.conditions if c in handles]
-        _legend_below(fig, [handles[c] for c in order], [design.label(c) for c in order], min(len(order), 3))
+        rows = _legend_below(fig, [handles[c] for c in order], [design.label(c) for c in order], min(len(order), 3))
         title = f"Time course: {label_of(readout)}"
-        finish(fig, title, (0, 0.06 * (1 + (len(order) - 1) // 3), 1, 1))
+        finish_fitted(fig, title, (0, 0.06 * rows, 1, 1))
     caption = (f"{label_of(readout)} over time, mean of the replicates with its 95 % CI (t-based band); each run "
                f"smoothed with a centred {window * dt:g} s running mean. Grey: warm-up (excluded from the statistics)"
                + ("; dotted lines: test stimuli." if len(stimuli_s) else "."))

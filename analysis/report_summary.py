@@ -30,11 +30,18 @@ def mean_sd(a: Analysis, scenario: str, condition: str, readout: str) -> str:
     return f"{fmt(g['mean'].iloc[0])} ± {fmt(g['sd'].iloc[0])}" if len(g) else "–"
 
 
-def baseline_table(a: Analysis) -> pd.DataFrame:
-    """Each readout's absolute value (mean ± SD, unit) in each scenario's reference condition."""
+def reference_groups(a: Analysis) -> list[str]:
+    """The reference condition's groups as the tables name them: the condition, or one group per swept level
+    ('vehicle | endocytosis_tau_s=10')."""
     condition = a.reference["condition"]
-    return pd.DataFrame([{"readout": stats.label_of(r), **{f"{a.design.scenario_label(s)}: {a.design.label(condition)}":
-                                                         mean_sd(a, s, condition, r) for s in a.design.scenarios}}
+    return [c for c in a.design.conditions if c == condition or c.startswith(f"{condition} | ")] or [condition]
+
+
+def baseline_table(a: Analysis) -> pd.DataFrame:
+    """Each readout's absolute value (mean ± SD, unit) in each scenario's reference condition (at each level)."""
+    columns = [(s, c) for s in a.design.scenarios for c in reference_groups(a)]
+    return pd.DataFrame([{"readout": stats.label_of(r), **{f"{a.design.scenario_label(s)}: {a.design.label(c)}":
+                                                         mean_sd(a, s, c, r) for s, c in columns}}
                          for r in a.readouts])
 
 
@@ -112,5 +119,6 @@ def summary_context(a: Analysis, figures: list[Rendered]) -> dict[str, object]:
     sentences = [s for s in contrast_sentences(a, a.readouts[0]) if "interaction" in s] if a.readouts else []
     return {"design": n_text(a), "reference_label": a.design.label(a.reference["condition"]),
             "baselines": table(baseline_table(a)), "readout_name": stats.name_of(a.readouts[0]) if a.readouts else "",
-            "contrasts": None if a.contrasts.empty else table(contrast_table(a, summary_contrasts(a))),
+            "contrasts": None if a.contrasts.empty else table(
+                contrast_table(a, summary_contrasts(a)).drop(columns=["readout", "contrast"])),
             "sentences": sentences, "thumbnails": figures[:CORE_FIGURES]}

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import texts_outside
 from scipy import stats as sps
 
 from analysis import stats
@@ -150,6 +151,50 @@ def test_group_summary_effects_and_anova_on_a_synthetic_batch():
     anova = stats.two_way_anova(frame, ["y"]).set_index("term")
     assert anova.loc["scenario", "p"] < 0.001 and anova.loc["condition", "p"] < 0.001
     assert anova.loc["scenario x condition", "p"] > 0.001
+
+
+def test_a_time_course_of_one_scenario_with_long_condition_names_clips_nothing():
+    """One scenario (the narrowest figure) and four conditions named with swept levels: the title wraps and the
+    legend takes fewer columns rather than running off the figure."""
+    import matplotlib.pyplot as plt
+
+    from analysis import report_figures as rf
+
+    conditions = [f"{c} | endocytosis_tau_s={tau}" for c in ("vehicle", "ketamine_10uM") for tau in (10.0, 20.0)]
+    ts = pd.DataFrame([{"scenario": "normal", "condition": c, "run_id": f"{c}-{r}", "time_s": t,
+                        "released_glu_per_s": 2.0 + r + t} for c in conditions for r in range(2)
+                       for t in np.arange(0, 4, 0.2)])
+    design = rf.Design(["normal"], conditions, {c: {} for c in conditions})
+    figure = rf.timecourse(ts, "released_glu_per_s", design, warmup_s=2.0)
+    try:
+        assert texts_outside(figure.fig) == []
+    finally:
+        plt.close(figure.fig)
+
+
+def test_the_summary_shows_baselines_and_references_at_each_swept_level():
+    """With swept levels, the baselines have one column per level of the reference condition and each contrast's
+    reference is the group at the treatment's own level (no '–' where a value exists)."""
+    from analysis import report_summary
+    from analysis.report import analyse, display_view
+
+    key = "vesicles.glutamatergic.endocytosis_tau_s"
+    runs = [{"scenario": "normal", "condition": c, key: tau, "replicate": r, "status": "ok",
+             "rate_glu_hz": 2.0 + (c == "ketamine_10uM") + tau / 10 + 0.1 * r,
+             "bath_ketamine_uM": 10.0 * (c != "vehicle")}
+            for c in ("vehicle", "ketamine_10uM") for tau in (10.0, 20.0) for r in range(3)]
+    pair = {"treatment": {"scenario": "normal", "condition": "ketamine_10uM"},
+            "reference": {"scenario": "normal", "condition": "vehicle"}}
+    manifest = {"runs": runs, "scenarios": {"normal": {}}, "readouts": ["rate_glu_hz"], "levels": {key: [10.0, 20.0]},
+                "reference": {"scenario": "normal", "condition": "vehicle"}, "factorial": None,
+                "contrasts": [{"name": "ketamine_10uM vs vehicle", "source": "drugs", "pairs": [pair]}]}
+    a = display_view(analyse(manifest, pd.DataFrame(runs)))
+    baselines = report_summary.baseline_table(a)
+    assert list(baselines.columns) == ["readout", "normal: vehicle | endocytosis_tau_s=10.0",
+                                       "normal: vehicle | endocytosis_tau_s=20.0"]
+    assert baselines.iloc[0, 1:].tolist() == ["3.1 ± 0.1", "4.1 ± 0.1"]
+    contrasts = report_summary.contrast_table(a, a.contrasts)
+    assert contrasts["reference mean ± SD"].tolist() == ["3.1 ± 0.1", "4.1 ± 0.1"]
 
 
 def test_units_come_from_column_names():

@@ -18,9 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import NORMAL, ROOT, TINY_SWEEP, run_sweep_folder
-from matplotlib.figure import Figure
-from matplotlib.text import Text
+from helpers import NORMAL, ROOT, TINY_SWEEP, run_sweep_folder, texts_outside
 
 from analysis.sensitivity import (
     SweepAnalysis,
@@ -107,31 +105,6 @@ def synthetic(path: Path, quick: bool) -> SweepAnalysis:
 
 
 # --------------------------------------------------------------------------- no clipped text
-
-
-def labelled_texts(fig: Figure) -> list[Text]:
-    """The figure's texts that must be readable: figure texts (suptitle), and every axes' title and axis labels
-    (colour bars included), with any legend's box."""
-    texts = list(fig.texts)
-    for ax in fig.axes:
-        texts += [ax.title, ax.xaxis.label, ax.yaxis.label]
-        if ax.get_legend() is not None:
-            texts.append(ax.get_legend())
-    return [t for t in texts + list(fig.legends) if t.get_visible() and (not isinstance(t, Text) or t.get_text())]
-
-
-def texts_outside(fig: Figure) -> list[str]:
-    """Each title, label or legend that reaches beyond the figure's bounds (as drawn by matplotlib's renderer)."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    bounds = fig.bbox
-    out = []
-    for text in labelled_texts(fig):
-        box = text.get_window_extent(renderer)
-        if box.x0 < bounds.x0 - 1 or box.y0 < bounds.y0 - 1 or box.x1 > bounds.x1 + 1 or box.y1 > bounds.y1 + 1:
-            what = text.get_text() if isinstance(text, Text) else "legend"
-            out.append(f"{what!r}: {box.bounds} outside {bounds.bounds}")
-    return out
 
 
 def assert_nothing_clipped(a: SweepAnalysis) -> int:
