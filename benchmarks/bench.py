@@ -1,9 +1,12 @@
 """Speed and memory of the engine: prints a table and writes docs/performance.md.
 
     python benchmarks/bench.py [--quick] [--repeats N] [--no-write]
+    python benchmarks/bench.py --sizes 1e6 [1e5 ...]   # only these sizes (1 s of biology each), print only
 
 Each size runs in a fresh process (so peak memory is its own), ``--repeats``
-times; the table shows medians. Also: the plain-Mesa reference model at 1,000
+times; the table shows medians, with ns per neuron-step and per synaptic event.
+A size with a memory bound (``MEMORY_BOUND_MB``: 12 GB at 10^6 neurons) fails
+the command (exit 1) if its peak resident memory exceeds it. Also: the plain-Mesa reference model at 1,000
 neurons (the speed-up is per neuron-step), the fitted exponent of cost per step
 against network size, and a batch of 8 flagship runs on 1 vs 2 workers.
 """
@@ -29,6 +32,8 @@ FLAGSHIP = ROOT / "scenarios" / "experiments" / "normal_vs_depression.toml"
 #: (neurons, biological seconds): the issue's targets are 10^4 neurons x 10 s and 10^5 neurons x 1 s
 SIZES = [(1_000, 10.0), (3_000, 10.0), (10_000, 10.0), (30_000, 1.0), (100_000, 1.0)]
 QUICK_SIZES = [(1_000, 2.0), (3_000, 1.0), (10_000, 1.0)]
+#: peak resident memory allowed per size (MB): 10^6 neurons x 100 inputs (10^8 synapses) within 12 GB
+MEMORY_BOUND_MB = {1_000_000: 12_000}
 REFERENCE = (1_000, 0.2)
 PROFILE = (1_000, 5.0)
 
@@ -162,14 +167,22 @@ def machine() -> str:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| neurons | synapses | biological time (s) | wall (s, median) | neuron-steps/s | synaptic events/s "
-            "| peak memory (MB) |\n|---:|---:|---:|---:|---:|---:|---:|")
+    head = ("| neurons | synapses | biological time (s) | wall (s, median) | neuron-steps/s | ns per neuron-step "
+            "| synaptic events/s | ns per synaptic event | peak memory (MB) |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in rows:
         lines.append(f"| {r['neurons']:,} | {r['synapses']:,} | {r['bio_s']:g} | {r['wall_s']:.2f} | "
-                     f"{r['neurons'] * r['steps'] / r['wall_s']:.3g} | {r['synaptic_events'] / r['wall_s']:.3g} | "
+                     f"{r['neurons'] * r['steps'] / r['wall_s']:.3g} | {ns_per_neuron_step(r):.1f} | "
+                     f"{r['synaptic_events'] / r['wall_s']:.3g} | {1e9 * r['wall_s'] / r['synaptic_events']:.1f} | "
                      f"{r['peak_mb']:.0f} |")
     return "\n".join(lines)
+
+
+def over_memory_bound(rows: list[dict]) -> list[str]:
+    """Each size whose peak memory exceeds its bound (``MEMORY_BOUND_MB``), as a sentence."""
+    return [f"{r['neurons']:,} neurons: peak memory {r['peak_mb']:,.0f} MB exceeds {MEMORY_BOUND_MB[r['neurons']]:,} MB"
+            for r in rows if r["peak_mb"] > MEMORY_BOUND_MB.get(r["neurons"], float("inf"))]
 
 
 def speedup_lines(rows: list[dict], repeats: int) -> list[str]:
@@ -197,25 +210,21 @@ def profile_lines() -> list[str]:
             *(f"| {phase} | {share:.0%} |" for phase, share in shares.items())]
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only, one repeat, no batch")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", type=float, nargs="+", help="only these network sizes (neurons; 1 s of biology "
+                        "each); prints the table and checks the memory bounds, writes nothing")
+    parser.add_argument("--repeats", type=int, help="runs per size (default 3; 1 with --quick or --sizes)")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write docs/performance.md")
     args = parser.parse_args()
-    repeats = 1 if args.quick else args.repeats
-    rows = []
-    for n, seconds in QUICK_SIZES if args.quick else SIZES:
-        rows.append(median_run("engine", n, seconds, repeats))
-        print(f"  {n:>7,} neurons: {rows[-1]['wall_s']:.2f} s wall for {seconds:g} s", flush=True)
+    repeats = args.repeats or (1 if args.quick or args.sizes else 3)
+    if args.sizes:
+        return sizes_only([int(n) for n in args.sizes], repeats)
+    rows = engine_rows(QUICK_SIZES if args.quick else SIZES, repeats)
     text = [f"Machine: {machine()}", "", table(rows), "", *speedup_lines(rows, repeats)]
     if not args.quick:
-        b = batch_speedup()
-        text.append(f"Batch of {b['runs']} flagship runs, on workers that have started and loaded the engine: "
-                    f"1 worker {b['warm_1']:.1f} s, 2 workers {b['warm_2']:.1f} s: **{b['speedup']:.2f}x**. "
-                    f"The first batch on fresh workers, which also start and load the compiled kernels (about "
-                    f"{b['cold_2'] - b['warm_2']:.1f} s, once per batch): {b['cold_1']:.1f} s vs "
-                    f"{b['cold_2']:.1f} s ({b['cold_speedup']:.2f}x).")
+        text.append(batch_line(batch_speedup()))
     text += profile_lines()
     report = "\n".join(text)
     print(report)
@@ -223,7 +232,39 @@ def main() -> None:
         header = ("# Performance\n\nMeasured by `python benchmarks/bench.py` (medians of "
                   f"{repeats} runs, each in a fresh process; {time.strftime('%Y-%m-%d')}).\n\n")
         (ROOT / "docs" / "performance.md").write_text(header + report + "\n", encoding="utf-8")
+    return 0
+
+
+def engine_rows(sizes: list[tuple[int, float]], repeats: int) -> list[dict]:
+    """The engine's medians at each (neurons, biological seconds), printed as they come."""
+    rows = []
+    for n, seconds in sizes:
+        rows.append(median_run("engine", n, seconds, repeats))
+        print(f"  {n:>9,} neurons: {rows[-1]['wall_s']:.2f} s wall for {seconds:g} s", flush=True)
+    return rows
+
+
+def sizes_only(sizes: list[int], repeats: int) -> int:
+    """``--sizes``: the table at these sizes (1 s of biology each) and the memory bounds; exit 1 over a bound."""
+    rows = engine_rows([(n, 1.0) for n in sizes], repeats)
+    print(f"Machine: {machine()}\n\n{table(rows)}")
+    problems = over_memory_bound(rows)
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    bounded = [r for r in rows if r["neurons"] in MEMORY_BOUND_MB]
+    if bounded and not problems:
+        print("memory within bounds: " + ", ".join(f"{r['neurons']:,} neurons {r['peak_mb']:,.0f} MB "
+                                                   f"(bound {MEMORY_BOUND_MB[r['neurons']]:,} MB)" for r in bounded))
+    return 1 if problems else 0
+
+
+def batch_line(b: dict) -> str:
+    return (f"Batch of {b['runs']} flagship runs, on workers that have started and loaded the engine: "
+            f"1 worker {b['warm_1']:.1f} s, 2 workers {b['warm_2']:.1f} s: **{b['speedup']:.2f}x**. "
+            f"The first batch on fresh workers, which also start and load the compiled kernels (about "
+            f"{b['cold_2'] - b['warm_2']:.1f} s, once per batch): {b['cold_1']:.1f} s vs "
+            f"{b['cold_2']:.1f} s ({b['cold_speedup']:.2f}x).")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
