@@ -3,7 +3,7 @@
 
 Run it on the cluster's login node (or in a small SLURM job of its own), from
 the repository, in the virtual environment where the project is installed
-(``pip install -e .`` plus ``pip install dask-jobqueue``; the workers run the
+(``pip install -e ".[slurm]"``, which adds dask-jobqueue; the workers run the
 same Python and import the same installed code from the shared file system):
 
     python examples/slurm_dask.py scenarios/sweeps/ketamine_sobol_depression.toml --out results/sobol \\
@@ -24,6 +24,11 @@ What it does:
 4. closes the cluster (cancels the jobs) at the end or on Ctrl-C. If the client
    is killed, run the same command with ``--resume`` to finish the folder.
 
+With ``--job-script`` it only prints the job script that each SLURM job would
+run (with a placeholder for the scheduler's address) and exits: no scheduler is
+started and nothing is submitted, so the options can be checked anywhere
+dask-jobqueue is installed, without SLURM.
+
 The scheduler can equally be started by hand (``dask scheduler`` on one node,
 ``dask worker tcp://HOST:8786 --nthreads 1`` in SLURM jobs); then pass its
 address to ``run.py ... --backend dask --scheduler tcp://HOST:8786``.
@@ -36,9 +41,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PLACEHOLDER_SCHEDULER = "tcp://SCHEDULER-HOST:8786"   # in a job script printed by --job-script
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("file", type=Path, help="sweep file (or experiment file with --batch)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
@@ -50,13 +56,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--walltime", default="01:00:00", help="wall time of each worker job (default 01:00:00)")
     parser.add_argument("--memory", default="2GB", help="memory of each worker job (default 2GB: a 1000-neuron "
                                                         "run needs well under 1 GB)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--job-script", action="store_true",
+                        help="only print the job script of a worker job, then exit (nothing is started or submitted)")
+    return parser.parse_args(argv)
 
-    from dask_jobqueue import SLURMCluster  # pip install dask-jobqueue (not a dependency of the project)
 
-    cluster = SLURMCluster(queue=args.queue, account=args.account, cores=1, processes=1, memory=args.memory,
-                           walltime=args.walltime, job_name="vesicle-sim",
-                           job_script_prologue=[f"cd {ROOT}"])   # workers start this Python (sys.executable)
+def job_options(args: argparse.Namespace) -> dict:
+    """The keywords of each worker job, for ``SLURMCluster`` and ``SLURMJob`` alike: one Dask worker process with
+    one core, ``args.memory`` of memory and ``args.walltime`` of wall time (HH:MM:SS), started in the repository."""
+    return {"queue": args.queue, "account": args.account, "cores": 1, "processes": 1, "memory": args.memory,
+            "walltime": args.walltime, "job_name": "vesicle-sim",
+            "job_script_prologue": [f"cd {ROOT}"]}   # workers start this Python (sys.executable)
+
+
+def job_script(args: argparse.Namespace) -> str:
+    """The job script of one worker job, its scheduler address a placeholder; starts and submits nothing."""
+    from dask_jobqueue.slurm import SLURMJob
+
+    return SLURMJob(PLACEHOLDER_SCHEDULER, name="dummy-name", **job_options(args)).job_script()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.job_script:
+        print(job_script(args))
+        return 0
+
+    from dask_jobqueue import SLURMCluster  # the slurm extra (not a dependency of the project)
+
+    cluster = SLURMCluster(**job_options(args))
     try:
         print(cluster.job_script())
         cluster.scale(jobs=args.jobs)

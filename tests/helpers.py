@@ -100,6 +100,24 @@ def kill_batch_midway(args: list[str], out: Path, after_runs: int = 2) -> int:
     return len(list((out / "runs").glob("r*")))
 
 
+def same_outputs(a: Path, b: Path, table: str) -> None:
+    """``table`` and every run's files are byte for byte the same in both folders."""
+    assert (a / table).read_bytes() == (b / table).read_bytes()
+    runs = sorted(p.name for p in (a / "runs").iterdir())
+    assert runs == sorted(p.name for p in (b / "runs").iterdir())
+    for run in runs:
+        for f in (a / "runs" / run).iterdir():
+            assert f.read_bytes() == (b / "runs" / run / f.name).read_bytes(), f"{run}/{f.name}"
+
+
+def same_sweep_outputs(a: Path, b: Path) -> None:
+    """Two sweep folders hold the same bytes: ``sweep.parquet``, every run's files, the summary and the
+    sensitivity analysis (``responses.parquet``, ``sensitivity.csv``)."""
+    same_outputs(a, b, "sweep.parquet")
+    for name in ("summary.parquet", "responses.parquet", "sensitivity.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
 def toml_value(value) -> str:
     """A Python value as the text of a ``--set`` value (TOML)."""
     if isinstance(value, bool):

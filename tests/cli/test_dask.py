@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SMOKE_EXPERIMENT, SMOKE_SWEEP, kill_batch_midway, run_cli
+from helpers import ROOT, SMOKE_EXPERIMENT, SMOKE_SWEEP, kill_batch_midway, run_cli, same_outputs, same_sweep_outputs
 
 CLUSTER_SCRIPT = """
 import logging, sys
@@ -56,16 +56,6 @@ def local_batch(smoke_batch) -> Path:
     return smoke_batch
 
 
-def same_outputs(a: Path, b: Path, table: str) -> None:
-    """``table`` and every run's files are byte for byte the same in both folders."""
-    assert (a / table).read_bytes() == (b / table).read_bytes()
-    runs = sorted(p.name for p in (a / "runs").iterdir())
-    assert runs == sorted(p.name for p in (b / "runs").iterdir())
-    for run in runs:
-        for f in (a / "runs" / run).iterdir():
-            assert f.read_bytes() == (b / "runs" / run / f.name).read_bytes(), f"{run}/{f.name}"
-
-
 def test_batch_on_a_running_cluster_matches_local_processes(scheduler, local_batch, tmp_path):
     out = tmp_path / "dask_batch"
     result = run_cli("batch", str(SMOKE_EXPERIMENT), "--out", str(out), "--backend", "dask", "--scheduler", scheduler,
@@ -80,9 +70,7 @@ def test_sweep_on_a_new_local_cluster_matches_local_processes(smoke_sweep, tmp_p
     result = run_cli("sweep", str(SMOKE_SWEEP), "--out", str(out), "--backend", "dask", "--workers", "2", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "dask: local cluster, 2 worker(s); dashboard http" in result.stderr
-    same_outputs(out, smoke_sweep, "sweep.parquet")
-    for name in ("summary.parquet", "responses.parquet", "sensitivity.csv"):
-        assert (out / name).read_bytes() == (smoke_sweep / name).read_bytes(), name
+    same_sweep_outputs(out, smoke_sweep)
 
 
 def test_killed_batch_resumes_on_the_cluster(scheduler, local_batch, tmp_path):
