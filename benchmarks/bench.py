@@ -32,6 +32,8 @@ FLAGSHIP = ROOT / "scenarios" / "experiments" / "normal_vs_depression.toml"
 #: (neurons, biological seconds): the issue's targets are 10^4 neurons x 10 s and 10^5 neurons x 1 s
 SIZES = [(1_000, 10.0), (3_000, 10.0), (10_000, 10.0), (30_000, 1.0), (100_000, 1.0)]
 QUICK_SIZES = [(1_000, 2.0), (3_000, 1.0), (10_000, 1.0)]
+#: the section of docs/performance.md that benchmarks/peers/compare.py fills, kept when this script rewrites the page
+PEERS_HEADING = "## Peer comparison: Brian2"
 #: peak resident memory allowed per size (MB): 10^6 neurons x 100 inputs (10^8 synapses) within 12 GB
 MEMORY_BOUND_MB = {1_000_000: 12_000}
 REFERENCE = (1_000, 0.2)
@@ -231,7 +233,9 @@ def main() -> int:
     if not args.no_write and not args.quick:
         header = ("# Performance\n\nMeasured by `python benchmarks/bench.py` (medians of "
                   f"{repeats} runs, each in a fresh process; {time.strftime('%Y-%m-%d')}).\n\n")
-        (ROOT / "docs" / "performance.md").write_text(header + report + "\n", encoding="utf-8")
+        path = ROOT / "docs" / "performance.md"
+        kept = path.read_text(encoding="utf-8").partition(PEERS_HEADING)[1:] if path.exists() else ("", "")
+        path.write_text(header + report + "\n" + ("\n" + "".join(kept) if kept[0] else ""), encoding="utf-8")
     return 0
 
 
