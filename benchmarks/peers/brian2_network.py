@@ -50,7 +50,9 @@ TYPES = {"exc": (20.0, 2.0, 1650.0, 0.5, 0.1, 0.02, 0.5), "inh": (10.0, 1.0, 340
 
 
 def sources(rng: np.random.Generator, n_post: int, lo: int, hi: int, k: int) -> np.ndarray:
-    """``k`` distinct sources in [lo, hi) for each postsynaptic neuron, never itself: shape (n_post, k)."""
+    """``k`` distinct sources in [lo, hi) for each postsynaptic neuron, never itself: shape (n_post, k). The rule of
+    ``sim.model.network.build_connectivity``, restated because this script runs where the project is not
+    installed (the peers' venv)."""
     chosen = rng.integers(lo, hi, size=(n_post, k))
     posts = np.arange(n_post)[:, None]
     while True:
