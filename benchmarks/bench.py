@@ -106,10 +106,11 @@ def measure_profile(n: int, seconds: float) -> dict:
     return {"neurons": n, "shares": shares}
 
 
-def in_child(kind: str, n: int, seconds: float) -> dict:
-    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench import measure_{kind}; "
+def in_child(kind: str, n: int, seconds: float, root: Path = ROOT) -> dict:
+    """``measure_<kind>(n, seconds)`` of the source tree ``root`` (default this one), in a fresh process."""
+    code = (f"import json, sys; sys.path.insert(0, {str(root)!r}); from benchmarks.bench import measure_{kind}; "
             f"print(json.dumps(measure_{kind}({n}, {seconds})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

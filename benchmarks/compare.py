@@ -12,7 +12,6 @@ neuron-step of each and their ratio.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -20,17 +19,17 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench import in_child, ns_per_neuron_step  # noqa: E402
+
 #: biological seconds per size: long enough that the per-run set-up is a small share
 SECONDS = {10_000: 2.0, 100_000: 0.5}
 
 
 def measure(tree: Path, n: int, seconds: float) -> float:
     """ns per neuron-step of one engine run of ``tree``, in a fresh process."""
-    code = (f"import json, sys; sys.path.insert(0, {str(tree)!r}); from benchmarks.bench import measure_engine; "
-            f"print(json.dumps(measure_engine({n}, {seconds})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tree)
-    row = json.loads(out.stdout.strip().splitlines()[-1])
-    return 1e9 * row["wall_s"] / (row["steps"] * row["neurons"])
+    return ns_per_neuron_step(in_child("engine", n, seconds, root=tree))
 
 
 def compare(base: Path, sizes: list[int], rounds: int) -> list[str]:

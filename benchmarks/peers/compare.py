@@ -22,21 +22,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PEERS = ROOT / "benchmarks" / "peers"
+sys.path.insert(0, str(ROOT))
 
-
-def child_json(command: list[str]) -> dict:
-    out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+from benchmarks.bench import in_child  # noqa: E402
 
 
 def engine(n: int, seconds: float) -> dict:
-    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench import measure_engine; "
-            f"print(json.dumps(measure_engine({n}, {seconds})))")
-    return child_json([sys.executable, "-c", code])
+    """One engine run (``benchmarks.bench.measure_engine``) in a fresh process."""
+    return in_child("engine", n, seconds)
 
 
 def brian2(python: Path, n: int, seconds: float) -> dict:
-    return child_json([str(python), str(PEERS / "brian2_network.py"), str(n), str(seconds)])
+    """One run of the Brian2 peer network in a fresh process of ``python``."""
+    out = subprocess.run([str(python), str(PEERS / "brian2_network.py"), str(n), str(seconds)], cwd=ROOT,
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def neuron_steps_per_s(row: dict) -> float:
