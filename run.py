@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Command line of the vesicle-recycling network model.
 
-    python run.py simulate SCENARIO.toml [--condition NAME] [--set key=value ...] [--seed N] [--out DIR]
+    python run.py simulate SCENARIO.toml [--condition NAME] [--set key=value ...] [--seed N] [--out DIR] [--threads N]
     python run.py batch EXPERIMENT.toml --out DIR [--workers N] [--backend local|dask] [--scheduler ADDR] [--resume]
     python run.py sweep SWEEP.toml --out DIR [--quick] [same execution options as batch]
     python run.py report DIR
@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", type=Path, default=None,
                      help="output folder (default: results/simulate/SCENARIO-CONDITION-seedN)")
     sim.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    sim.add_argument("--threads", type=int, default=None,
+                     help="threads that step the network (default: all cores); results do not depend on it")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
 
     batch = commands.add_parser("batch", help="run an experiment: scenarios x conditions x levels x replicates")
@@ -120,7 +122,7 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
 def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     """Run one scenario and write manifest, time series, pulses, summary and figures."""
     from analysis.figures import plot_run
-    from sim.model.model import SynapseNetworkModel
+    from sim.model.model import SynapseNetworkModel, resolve_threads
     from sim.model.params import ScenarioError
     from sim.model.readouts import run_results
     from sim.model.scenario import load_raw, load_scenario, scenario_hash
@@ -128,6 +130,7 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.runs.folders import simulate_folder
     from sim.runs.outputs import check_new_output, run_manifest, staged_output, utc_now, write_json, write_table
 
+    threads = resolve_threads(args.threads, "--threads")
     scenario, merged = load_scenario(args.scenario, args.overrides, args.seed, args.allow_large)
     try:
         scenario.condition(args.condition)
@@ -137,10 +140,11 @@ def simulate(args: argparse.Namespace, argv: list[str]) -> int:
     check_new_output(out, args.overwrite)
     announce_run(scenario, str(args.scenario), args.allow_large)
     started, clock = utc_now(), time.perf_counter()
-    model = SynapseNetworkModel(scenario, args.condition)
+    model = SynapseNetworkModel(scenario, args.condition, threads=threads)
     print(f"{scenario.name} / {args.condition}: {model.connectivity.n_neurons} neurons, "
           f"{model.connectivity.n_synapses} synapses, {scenario.protocol.duration_s:g} s at "
-          f"dt = {scenario.protocol.dt_ms:g} ms, seed {scenario.seed}", file=sys.stderr)
+          f"dt = {scenario.protocol.dt_ms:g} ms, seed {scenario.seed}, {model.parallel_threads} thread(s)",
+          file=sys.stderr)
     model.run(progress=not args.quiet)
     results = run_results(model)
     ts, pulses = results["timeseries"], results["pulses"]

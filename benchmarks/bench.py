@@ -2,13 +2,15 @@
 
     python benchmarks/bench.py [--quick] [--repeats N] [--no-write]
     python benchmarks/bench.py --sizes 1e6 [1e5 ...]   # only these sizes (1 s of biology each), print only
+    python benchmarks/bench.py --threads [--sizes 1e5]  # only 1 vs 2 threads (default 10^5 and 10^6), print only
 
 Each size runs in a fresh process (so peak memory is its own), ``--repeats``
 times; the table shows medians, with ns per neuron-step and per synaptic event.
 A size with a memory bound (``MEMORY_BOUND_MB``: 12 GB at 10^6 neurons) fails
 the command (exit 1) if its peak resident memory exceeds it. Also: the plain-Mesa reference model at 1,000
 neurons (the speed-up is per neuron-step), the fitted exponent of cost per step
-against network size, and a batch of 8 flagship runs on 1 vs 2 workers.
+against network size, a batch of 8 flagship runs on 1 vs 2 workers, and one
+network on 1 vs 2 threads at 10^5 and 10^6 neurons.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ QUICK_SIZES = [(1_000, 2.0), (3_000, 1.0), (10_000, 1.0)]
 PEERS_HEADING = "## Peer comparison: Brian2"
 #: peak resident memory allowed per size (MB): 10^6 neurons x 100 inputs (10^8 synapses) within 12 GB
 MEMORY_BOUND_MB = {1_000_000: 12_000}
+#: (neurons, biological seconds) at which one network runs on 1 and on 2 threads, alternating
+THREAD_SIZES = [(100_000, 1.0), (1_000_000, 1.0)]
 REFERENCE = (1_000, 0.2)
 PROFILE = (1_000, 5.0)
 
@@ -45,8 +49,8 @@ def overrides(n: int, seconds: float) -> list[str]:
     return [f"network.n_neurons={n}", f"protocol.duration_s={seconds}", f"protocol.warmup_s={seconds / 2}"]
 
 
-def measure_engine(n: int, seconds: float) -> dict:
-    """One run of the engine in this process (called in a child)."""
+def measure_engine(n: int, seconds: float, threads: int = 1) -> dict:
+    """One run of the engine on ``threads`` threads in this process (called in a child)."""
     import resource
 
     from sim.model.model import SynapseNetworkModel
@@ -54,7 +58,7 @@ def measure_engine(n: int, seconds: float) -> dict:
 
     scenario, _ = load_scenario(NORMAL, overrides(n, seconds))
     build = time.perf_counter()
-    model = SynapseNetworkModel(scenario)
+    model = SynapseNetworkModel(scenario, threads=threads)
     model.step()  # compile / load the kernels outside the timing
     start = time.perf_counter()
     model.run()
@@ -63,7 +67,8 @@ def measure_engine(n: int, seconds: float) -> dict:
                  + row["rate_gaba_hz"] * model.type_index["gabaergic"].size for row in model.recorder.rows)
     spikes *= scenario.protocol.record_interval_ms / 1000.0
     steps = model.n_steps - 1
-    return {"neurons": n, "synapses": model.connectivity.n_synapses, "bio_s": seconds, "wall_s": wall,
+    return {"neurons": n, "threads": threads, "synapses": model.connectivity.n_synapses, "bio_s": seconds,
+            "wall_s": wall,
             "build_s": start - build, "steps": steps, "synaptic_events": spikes * model.connectivity.n_synapses / n,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
 
@@ -106,10 +111,11 @@ def measure_profile(n: int, seconds: float) -> dict:
     return {"neurons": n, "shares": shares}
 
 
-def in_child(kind: str, n: int, seconds: float, root: Path = ROOT) -> dict:
-    """``measure_<kind>(n, seconds)`` of the source tree ``root`` (default this one), in a fresh process."""
+def in_child(kind: str, n: int, seconds: float, root: Path = ROOT, **options) -> dict:
+    """``measure_<kind>(n, seconds, **options)`` of the source tree ``root`` (default this one), in a fresh
+    process."""
     code = (f"import json, sys; sys.path.insert(0, {str(root)!r}); from benchmarks.bench import measure_{kind}; "
-            f"print(json.dumps(measure_{kind}({n}, {seconds})))")
+            f"print(json.dumps(measure_{kind}({n}, {seconds}, **{options!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -182,6 +188,32 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def thread_rows(sizes: list[tuple[int, float]], repeats: int, threads: tuple[int, ...] = (1, 2)) -> list[dict]:
+    """Medians of each size on each thread count, the thread counts alternating within each repeat."""
+    rows = []
+    for n, seconds in sizes:
+        runs = {t: [] for t in threads}
+        for _ in range(repeats):
+            for t in threads:
+                runs[t].append(in_child("engine", n, seconds, threads=t))
+        for t in threads:
+            row = dict(runs[t][0], wall_s=statistics.median(r["wall_s"] for r in runs[t]), repeats=repeats)
+            rows.append(row)
+            print(f"  {n:>9,} neurons, {t} thread(s): {row['wall_s']:.2f} s wall for {seconds:g} s", flush=True)
+    return rows
+
+
+def thread_table(rows: list[dict]) -> str:
+    """Wall time and speed-up over one thread, by size and thread count."""
+    lines = ["| neurons | synapses | threads | wall (s, median) | ns per neuron-step | speed-up over 1 thread |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    one = {r["neurons"]: r["wall_s"] for r in rows if r["threads"] == 1}
+    for r in rows:
+        lines.append(f"| {r['neurons']:,} | {r['synapses']:,} | {r['threads']} | {r['wall_s']:.2f} | "
+                     f"{ns_per_neuron_step(r):.1f} | {one[r['neurons']] / r['wall_s']:.2f}x |")
+    return "\n".join(lines)
+
+
 def over_memory_bound(rows: list[dict]) -> list[str]:
     """Each size whose peak memory exceeds its bound (``MEMORY_BOUND_MB``), as a sentence."""
     return [f"{r['neurons']:,} neurons: peak memory {r['peak_mb']:,.0f} MB exceeds {MEMORY_BOUND_MB[r['neurons']]:,} MB"
@@ -219,15 +251,24 @@ def main() -> int:
     parser.add_argument("--sizes", type=float, nargs="+", help="only these network sizes (neurons; 1 s of biology "
                         "each); prints the table and checks the memory bounds, writes nothing")
     parser.add_argument("--repeats", type=int, help="runs per size (default 3; 1 with --quick or --sizes)")
+    parser.add_argument("--threads", action="store_true",
+                        help="only the thread table (1 vs 2 threads) at --sizes (default 10^5 and 10^6 neurons)")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write docs/performance.md")
     args = parser.parse_args()
     repeats = args.repeats or (1 if args.quick or args.sizes else 3)
+    if args.threads:
+        sizes = [(int(n), 1.0) for n in args.sizes] if args.sizes else THREAD_SIZES
+        print(f"Machine: {machine()}\n\n{thread_table(thread_rows(sizes, repeats))}")
+        return 0
     if args.sizes:
         return sizes_only([int(n) for n in args.sizes], repeats)
     rows = engine_rows(QUICK_SIZES if args.quick else SIZES, repeats)
     text = [f"Machine: {machine()}", "", table(rows), "", *speedup_lines(rows, repeats)]
     if not args.quick:
         text.append(batch_line(batch_speedup()))
+        text += ["", "One network on 1 and on 2 threads (`run.py simulate --threads N`; the same results on any "
+                 f"number, docs/model.md § Threads), {repeats} runs of each, alternating:", "",
+                 thread_table(thread_rows(THREAD_SIZES, repeats))]
     text += profile_lines()
     report = "\n".join(text)
     print(report)

@@ -112,21 +112,23 @@ class Simulation:
 
 def simulate(scenario: str | Path = "normal", condition: str = "vehicle", seed: int | None = None,
              progress: bool = False, *, sets: Sequence[str] | str = (), allow_large: bool = False,
-             **overrides: Any) -> Simulation:
+             threads: int | None = None, **overrides: Any) -> Simulation:
     """Run one scenario under one drug condition, as ``run.py simulate`` does, and return its tables.
 
     ``scenario``, ``sets`` and ``overrides`` as in :func:`load_scenario`; ``seed``
-    replaces the scenario's master seed; ``progress`` shows a progress bar.
+    replaces the scenario's master seed; ``progress`` shows a progress bar;
+    ``threads`` step the network (default: all cores; the results do not depend on it).
     """
     import pandas as pd
 
-    from sim.model.model import SynapseNetworkModel
+    from sim.model.model import SynapseNetworkModel, resolve_threads
     from sim.model.readouts import run_results
     from sim.runs.estimate import announce_run
 
+    threads = resolve_threads(threads)
     loaded, path = _load(scenario, condition, sets, seed, allow_large, overrides)
     announce_run(loaded, str(path), allow_large)
-    model = SynapseNetworkModel(loaded, condition)
+    model = SynapseNetworkModel(loaded, condition, threads=threads)
     model.run(progress=progress)
     results = run_results(model)
     row = {"scenario": loaded.name, "condition": condition, "seed": loaded.seed, **results["summary"]}

@@ -1,12 +1,22 @@
 """Compiled (numba) kernels: the random draws, both clocks, and the readouts' sums.
 
-Random draws come from one inline uniform stream per model, xoroshiro128+
-(Blackman & Vigna 2021, ACM TOMS 47:36), whose upper 53 bits give doubles
-uniform on [0, 1); its two-word state lives in a ``uint64`` array seeded from
-the model's numpy ``Generator`` (``seed_stream``), so a seed fixes every draw.
-Drawing inline costs ~1 ns, against ~4 ns for a call into numpy's bit generator
-from compiled code. Every sampler is exact: inversion of the distribution
-function, or a conditional law derived from it (see each docstring).
+Random draws come from inline uniform streams, xoroshiro128+ (Blackman &
+Vigna 2021, ACM TOMS 47:36), whose upper 53 bits give doubles uniform on
+[0, 1): one stream per block of ``BLOCK_NEURONS`` consecutive neurons, its
+two-word state a row of a ``uint64`` array (``seed_streams``). The first is
+seeded from the model's numpy ``Generator``, each next one is the one before
+moved 2^64 draws ahead (``jump``), so a seed fixes every draw and no two
+streams overlap. Drawing inline costs ~1 ns, against ~4 ns for a call into
+numpy's bit generator from compiled code. Every sampler is exact: inversion
+of the distribution function, or a conditional law derived from it (see each
+docstring).
+
+Threads: a block is the unit of work of one thread (``*_parallel`` kernels
+split the blocks, or the neurons, into one run of consecutive ones per
+thread), and each neuron's draws come from its block's stream in neuron
+order, so the results are the same for any number of threads. Spikes are
+delivered per run of consecutive targets, each target adding its senders'
+quanta in the order of the senders' indices, as on one thread.
 
 The fast clock's arguments are named records (``NamedTuple`` classes below,
 which numba compiles as tuples; names carry units): ``run_steps(n_steps,
@@ -15,13 +25,13 @@ changes), ``FastConstants`` (what it reads) and ``FastInputs`` (the drugs and
 the protocol). ``SynapseNetworkModel`` builds the first two once, as views of
 its arrays, and the last per call.
 
-Fast clock (every ``dt``): ``fast_step`` draws each neuron's Poisson
-background, then updates membranes, spikes and synaptic decays (no draws, so
-the compiler can vectorise them), then releases vesicles from the RRP
-(spontaneous, then evoked; FM-dye labels leave with fused vesicles) and primes
-empty release sites from the recycling pool (labels travel with primed
-vesicles); ``deliver`` adds each sender's released quanta to its targets;
-``run_steps`` repeats both and updates the ambient glutamate.
+Fast clock (every ``dt``): ``step_blocks``, block by block, draws each
+neuron's Poisson background, then updates membranes, spikes and synaptic
+decays (no draws, so the compiler can vectorise them), then releases vesicles
+from the RRP (spontaneous, then evoked; FM-dye labels leave with fused
+vesicles) and primes empty release sites from the recycling pool (labels
+travel with primed vesicles); ``deliver`` adds each sender's released quanta
+to its targets; ``run_steps`` repeats both and updates the ambient glutamate.
 
 Spontaneous fusion and priming are rare per step, so each neuron carries a
 hazard clock for each (an exponential with mean 1, used up by the hazard of
@@ -64,9 +74,64 @@ INVERSION_MAX_MEAN = 10.0
 POISSON_TABLE_WIDTH = 16
 
 
+#: neurons per block: each block of consecutive neurons draws from its own stream and is the unit of work
+#: of one thread, so that results do not depend on the number of threads
+BLOCK_NEURONS = 4096
+#: xoroshiro128+'s jump polynomial: the state 2^64 draws ahead (Blackman & Vigna 2021)
+_JUMP = np.array([0xDF900294D8F554A5, 0x170865DF4B3201FC], dtype=np.uint64)
+
+
 def seed_stream(rng: np.random.Generator) -> np.ndarray:
     """A fresh stream state (two nonzero ``uint64`` words) drawn from ``rng``."""
     state = rng.integers(1, np.iinfo(np.uint64).max, size=2, dtype=np.uint64, endpoint=True)
+    return state
+
+
+def max_threads() -> int:
+    """The most threads the compiled kernels can use here (numba's ``NUMBA_NUM_THREADS``: the cores, unless set)."""
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def check_threads(threads: int, name: str = "threads =") -> int:
+    """``threads`` as an int, or ValueError naming it (``name``) and what is allowed."""
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= max_threads():
+        raise ValueError(f"{name} {threads!r}: allowed: a whole number from 1 to {max_threads()} (the cores "
+                         "numba may use here; NUMBA_NUM_THREADS sets it)")
+    return int(threads)
+
+
+def use_threads(threads: int) -> None:
+    """Let the parallel kernels called next from this thread use ``threads`` threads."""
+    numba.set_num_threads(threads)
+
+
+def n_blocks(n_neurons: int) -> int:
+    """How many blocks of ``BLOCK_NEURONS`` consecutive neurons cover ``n_neurons`` (the last may be short)."""
+    return max(1, -(-n_neurons // BLOCK_NEURONS))
+
+
+def seed_streams(rng: np.random.Generator, n_neurons: int) -> np.ndarray:
+    """One stream per block of neurons, shape (``n_blocks``, 2): the first drawn from ``rng``, each next one
+    2^64 draws further along the same sequence (so no two overlap)."""
+    streams = np.empty((n_blocks(n_neurons), 2), dtype=np.uint64)
+    streams[0] = seed_stream(rng)
+    for b in range(1, streams.shape[0]):
+        streams[b] = jump(streams[b - 1].copy())
+    return streams
+
+
+@numba.njit(**JIT)
+def jump(state: np.ndarray) -> np.ndarray:
+    """``state`` moved 2^64 draws ahead (in place; also returned)."""
+    s0, s1 = np.uint64(0), np.uint64(0)
+    one = np.uint64(1)
+    for word in range(2):
+        for bit in range(64):
+            if _JUMP[word] & (one << np.uint64(bit)):
+                s0 ^= state[0]
+                s1 ^= state[1]
+            uniform(state)
+    state[0], state[1] = s0, s1
     return state
 
 
@@ -97,8 +162,18 @@ def exponential(state: np.ndarray) -> float:
 
 
 def exponentials(state: np.ndarray, n: int) -> np.ndarray:
-    """``n`` exponentials with mean 1 (as ``exponential`` draws them): fresh hazard clocks."""
+    """``n`` exponentials with mean 1 (as ``exponential`` draws them)."""
     return -np.log1p(-uniforms(state, n))
+
+
+def block_exponentials(streams: np.ndarray, n: int) -> np.ndarray:
+    """One exponential with mean 1 per neuron, each block's from its own stream: fresh hazard clocks."""
+    out = np.empty(n)
+    for b in range(streams.shape[0]):
+        lo = b * BLOCK_NEURONS
+        hi = min(lo + BLOCK_NEURONS, n)
+        out[lo:hi] = exponentials(streams[b], hi - lo)
+    return out
 
 
 @numba.njit(**INLINE)
@@ -299,13 +374,14 @@ class StepCounts(NamedTuple):
     released_count: np.ndarray    # vesicles released since the last time-series row
     slow_spike_count: np.ndarray  # spikes since the last slow update
     ampa_quanta: np.ndarray       # glutamate quanta received since the last slow update
-    senders: np.ndarray           # indices of the neurons that released in the last step (first entries)
+    senders: np.ndarray           # neurons that released in the last step, each block's from its first neuron on
+    block_senders: np.ndarray     # how many of each block's neurons released in the last step
 
 
 class FastState(NamedTuple):
     """Everything the fast clock changes, but the ambient glutamate (a number, passed and returned)."""
 
-    stream: np.ndarray  # uniform stream state (``seed_stream``)
+    streams: np.ndarray  # uniform stream state of each block of neurons (``seed_streams``)
     membrane: MembraneState
     pools: PoolState
     counts: StepCounts
@@ -377,20 +453,38 @@ class FastInputs(NamedTuple):
 
 
 @numba.njit(**JIT)
-def fast_step(state, constants, inputs, use_forced):
-    """Advance membranes and RRPs of all neurons by one step; fills ``spiked``, ``released`` and ``senders``
-    and adds to the counts. Returns how many neurons released (the first entries of ``senders``)."""
-    stream, mem, pools, counts = state.stream, state.membrane, state.pools, state.counts
+def step_blocks(first, stop, state, constants, inputs, use_forced):
+    """Advance membranes and RRPs of the neurons of blocks ``first`` to ``stop - 1`` by one step, each block
+    drawing from its own stream; fills ``spiked`` and ``released``, each block's senders (``senders`` from the
+    block's first neuron on, ``block_senders``) and adds to the counts."""
+    n = state.membrane.v_mV.size
+    for b in range(first, stop):
+        lo, hi = block_range(b, n)
+        state.counts.block_senders[b] = _step_neurons(lo, hi, state.streams[b], state, constants, inputs, use_forced)
+
+
+@numba.njit(**INLINE)
+def block_range(b, n):
+    """Neurons ``lo`` to ``hi - 1`` of block ``b`` of ``n`` neurons, unsigned (so indexing needs no check for
+    negative indices)."""
+    lo = b * BLOCK_NEURONS
+    return np.uint64(lo), np.uint64(min(lo + BLOCK_NEURONS, n))
+
+
+@numba.njit(**JIT)
+def _step_neurons(lo, hi, stream, state, constants, inputs, use_forced):
+    """One step of neurons ``lo`` to ``hi - 1`` with draws from ``stream``; returns how many released (their
+    indices are written to ``senders`` from ``lo`` on)."""
+    mem, pools, counts = state.membrane, state.pools, state.counts
     cell, rel = constants.cell, constants.release
-    n = mem.v_mV.size
-    for i in range(n):  # background input: the one draw every neuron needs every step
+    for i in range(lo, hi):  # background input: the one draw every neuron needs every step
         u = uniform(stream)
         k = poisson_from_table(u, cell.background_cdf, cell.background_row[i])
         if k == POISSON_TABLE_WIDTH or cell.background_events_per_step[i] > INVERSION_MAX_MEAN:
             k = poisson_beyond_table(stream, u, cell.background_events_per_step[i])
         mem.background_drive_mV[i] += k * cell.background_jump_mV[i]
     ampa_pass, nmda_pass = 1.0 - inputs.ampa_block, 1.0 - inputs.nmda_block
-    for i in range(n):  # membranes and spikes: no draws, no branches
+    for i in range(lo, hi):  # membranes and spikes: no draws, no branches
         free_running = mem.refractory_steps_left[i] == 0
         target = (cell.v_rest_mV[i] + mem.ampa_drive_mV[i] * ampa_pass + mem.nmda_drive_mV[i] * nmda_pass
                   - mem.gaba_drive_mV[i] + mem.background_drive_mV[i] + inputs.extra_mV[i])
@@ -401,17 +495,17 @@ def fast_step(state, constants, inputs, use_forced):
         mem.refractory_steps_left[i] = cell.refractory_steps[i] if spike else max(left - 1, 0)
         counts.spiked[i] = spike
     # one short loop each, so that the compiler can vectorise them
-    _scale(mem.ampa_drive_mV, cell.ampa_decay)
-    _scale(mem.nmda_drive_mV, cell.nmda_decay)
-    _scale(mem.gaba_drive_mV, cell.gaba_decay)
-    _scale(mem.background_drive_mV, cell.background_decay)
-    for i in range(n):  # hazard clocks (no hazard when the RRP is empty, or no site or vesicle to prime)
+    _scale(mem.ampa_drive_mV, lo, hi, cell.ampa_decay)
+    _scale(mem.nmda_drive_mV, lo, hi, cell.nmda_decay)
+    _scale(mem.gaba_drive_mV, lo, hi, cell.gaba_decay)
+    _scale(mem.background_drive_mV, lo, hi, cell.background_decay)
+    for i in range(lo, hi):  # hazard clocks (no hazard when the RRP is empty, or no site or vesicle to prime)
         pools.spontaneous_clock[i] -= pools.rrp[i] * rel.spontaneous_hazard[i]
-    for i in range(n):
+    for i in range(lo, hi):
         empty_sites = rel.release_sites[i] - pools.rrp[i]
         pools.priming_clock[i] -= empty_sites * rel.priming_hazard[i] * (pools.recycling[i] > 0)
-    n_senders = 0
-    for i in range(n):  # release and priming, where a spike or a clock says so
+    n_senders = np.uint64(0)
+    for i in range(lo, hi):  # release and priming, where a spike or a clock says so
         counts.released[i] = 0
         if not (counts.spiked[i] or pools.spontaneous_clock[i] <= 0.0 or pools.priming_clock[i] <= 0.0):
             continue
@@ -430,8 +524,8 @@ def fast_step(state, constants, inputs, use_forced):
             pools.rrp[i] -= out
             pools.surface[i] += out
             counts.released_count[i] += out
-            counts.senders[n_senders] = i
-            n_senders += 1
+            counts.senders[lo + n_senders] = i
+            n_senders += np.uint64(1)
             # the sites just emptied
             pools.priming_clock[i] -= out * rel.priming_hazard[i] * (pools.recycling[i] > 0)
         if pools.priming_clock[i] <= 0.0:
@@ -448,48 +542,123 @@ def fast_step(state, constants, inputs, use_forced):
     return n_senders
 
 
+@numba.njit(parallel=True, **JIT)
+def step_blocks_parallel(n_parts, records, use_forced):
+    """``step_blocks`` of all blocks, in ``n_parts`` runs of consecutive blocks, one per thread; ``records``
+    is ``boxed((state, constants, inputs))``."""
+    n_blocks = records[0][0].streams.shape[0]
+    for part in numba.prange(n_parts):
+        state, constants, inputs = records[0]
+        first, stop = part_bounds(part, n_parts, n_blocks)
+        step_blocks(first, stop, state, constants, inputs, use_forced)
+
+
 @numba.njit(**JIT)
-def _scale(values, factor):
-    for i in range(values.size):
+def boxed(records):
+    """``records`` in a one-item typed List: numba passes no tuple into a parallel loop (its writes through
+    a tuple's arrays are lost there), but a List it does."""
+    box = numba.typed.List()
+    box.append(records)
+    return box
+
+
+@numba.njit(**INLINE)
+def part_bounds(part, n_parts, n_items):
+    """Items ``first`` to ``stop - 1`` of part ``part`` of ``n_parts`` near-equal runs of ``n_items`` items."""
+    return part * n_items // n_parts, (part + 1) * n_items // n_parts
+
+
+@numba.njit(**JIT)
+def _scale(values, lo, hi, factor):
+    for i in range(lo, hi):
         values[i] *= factor
 
 
 @numba.njit(**JIT)
-def deliver(counts, n_senders, mem, cell, network):
-    """Add the released quanta of the first ``n_senders`` senders to their targets' synaptic drives.
-
-    Returns the glutamatergic vesicles released summed over all boutons (vesicles x out-degree).
-    """
-    glutamate_vesicles = 0.0
-    indptr, indices = network.indptr, network.indices
-    for n in range(n_senders):
-        j = counts.senders[n]
-        q = counts.released[j]
-        if network.is_excitatory[j]:
-            glutamate_vesicles += q * network.boutons[j]
-            for s in range(indptr[j], indptr[j + 1]):
-                t = indices[s]
-                mem.ampa_drive_mV[t] += q * cell.ampa_jump_mV[t]
-                mem.nmda_drive_mV[t] += q * cell.nmda_jump_mV[t]
-                counts.ampa_quanta[t] += q
-        else:
-            for s in range(indptr[j], indptr[j + 1]):
-                t = indices[s]
-                mem.gaba_drive_mV[t] += q * cell.gaba_jump_mV[t]
-    return glutamate_vesicles
+def glutamate_vesicles(counts, network):
+    """The glutamatergic vesicles released in the last step, summed over all boutons (vesicles x out-degree)."""
+    total = 0.0
+    for b in range(counts.block_senders.size):
+        lo = b * BLOCK_NEURONS
+        for n in range(lo, lo + counts.block_senders[b]):
+            j = counts.senders[n]
+            if network.is_excitatory[j]:
+                total += counts.released[j] * network.boutons[j]
+    return total
 
 
 @numba.njit(**JIT)
-def run_steps(n_steps, state, constants, inputs, ambient_glutamate_uM):
-    """Advance ``n_steps`` steps of ``dt``; returns (ambient glutamate in uM, glutamate molecules released)."""
+def deliver(targets_lo, targets_hi, counts, mem, cell, network):
+    """Add the last step's released quanta of every sender to the synaptic drives of its targets among
+    neurons ``targets_lo`` to ``targets_hi - 1``, senders in the order of their indices."""
+    indptr, indices = network.indptr, network.indices
+    whole = targets_lo == 0 and targets_hi == mem.v_mV.size
+    for b in range(counts.block_senders.size):
+        lo = b * BLOCK_NEURONS
+        for n in range(lo, lo + counts.block_senders[b]):
+            j = counts.senders[n]
+            q = counts.released[j]
+            start, stop = np.int64(indptr[j]), np.int64(indptr[j + 1])
+            if not whole:  # the row's targets are sorted: its part in range
+                start = _first_at_least(indices, start, stop, targets_lo)
+                stop = _first_at_least(indices, start, stop, targets_hi)
+            if network.is_excitatory[j]:
+                for s in range(start, stop):
+                    t = indices[s]
+                    mem.ampa_drive_mV[t] += q * cell.ampa_jump_mV[t]
+                    mem.nmda_drive_mV[t] += q * cell.nmda_jump_mV[t]
+                    counts.ampa_quanta[t] += q
+            else:
+                for s in range(start, stop):
+                    t = indices[s]
+                    mem.gaba_drive_mV[t] += q * cell.gaba_jump_mV[t]
+
+
+@numba.njit(**INLINE)
+def _first_at_least(indices, start, stop, value):
+    """The first position in ``start`` to ``stop - 1`` of the sorted ``indices`` holding ``value`` or more."""
+    while start < stop:
+        mid = (start + stop) // 2
+        if np.int64(indices[mid]) < value:
+            start = mid + 1
+        else:
+            stop = mid
+    return start
+
+
+@numba.njit(parallel=True, **JIT)
+def deliver_parallel(n_parts, records):
+    """``deliver`` to all neurons, in ``n_parts`` runs of consecutive targets, one per thread (each target
+    adds its senders' quanta in the same order as ``deliver`` does); ``records`` as for ``step_blocks_parallel``."""
+    n = records[0][0].membrane.v_mV.size
+    for part in numba.prange(n_parts):
+        state, constants, _ = records[0]
+        targets_lo, targets_hi = part_bounds(part, n_parts, n)
+        deliver(targets_lo, targets_hi, state.counts, state.membrane, constants.cell, constants.network)
+
+
+@numba.njit(**JIT)
+def run_steps(n_steps, state, constants, inputs, ambient_glutamate_uM, threads):
+    """Advance ``n_steps`` steps of ``dt`` on ``threads`` threads (the same results for any number); returns
+    (ambient glutamate in uM, glutamate molecules released)."""
     net = constants.network
+    n, n_blocks = state.membrane.v_mV.size, state.streams.shape[0]
+    parts = min(threads, n_blocks)
+    records = boxed((state, constants, inputs))
     molecules_total = 0.0
     for step in range(n_steps):
-        n_senders = fast_step(state, constants, inputs, inputs.force_first and step == 0)
+        use_forced = inputs.force_first and step == 0
+        if parts > 1:
+            step_blocks_parallel(parts, records, use_forced)
+        else:
+            step_blocks(0, n_blocks, state, constants, inputs, use_forced)
         molecules = 0.0
-        if n_senders > 0:
-            molecules = net.molecules_per_vesicle * deliver(state.counts, n_senders, state.membrane,
-                                                            constants.cell, net)
+        if state.counts.block_senders.sum() > 0:
+            molecules = net.molecules_per_vesicle * glutamate_vesicles(state.counts, net)
+            if parts > 1:
+                deliver_parallel(parts, records)
+            else:
+                deliver(0, n, state.counts, state.membrane, constants.cell, net)
         ambient_glutamate_uM = (ambient_glutamate_uM * net.eaat_decay + net.nonvesicular_uM_per_step
                                 + molecules * net.uM_per_molecule)
         molecules_total += molecules
@@ -508,43 +677,49 @@ def relax_adenosine(adenosine_uM, ampa_quanta, baseline_uM, relax, uM_per_quantu
         ampa_quanta[i] = 0.0
 
 
-@numba.njit(**JIT)
-def mean_over_targets(indptr, indices, values, fallback):
-    """Each presynaptic neuron's mean of ``values`` over its targets; ``fallback`` where it has none."""
-    out = np.empty(indptr.size - 1)
-    for j in range(out.size):
-        start, stop = indptr[j], indptr[j + 1]
-        if stop == start:
-            out[j] = fallback[j]
-            continue
-        # four running sums in a fixed order: independent adds, and the same result on every run
-        s0 = s1 = s2 = s3 = 0.0
-        s = start
-        while s + 4 <= stop:
-            s0 += values[indices[s]]
-            s1 += values[indices[s + 1]]
-            s2 += values[indices[s + 2]]
-            s3 += values[indices[s + 3]]
-            s += 4
-        total = (s0 + s1) + (s2 + s3)
-        for r in range(s, stop):
-            total += values[indices[r]]
-        out[j] = total / (stop - start)
-    return out
+@numba.njit(**INLINE)
+def mean_over_targets(j, indptr, indices, values):
+    """Presynaptic neuron ``j``'s mean of ``values`` over its targets; its own value where it has none."""
+    start, stop = indptr[j], indptr[j + 1]
+    if stop == start:
+        return values[j]
+    # four running sums in a fixed order: independent adds, and the same result on every run
+    s0 = s1 = s2 = s3 = 0.0
+    s = start
+    while s + 4 <= stop:
+        s0 += values[indices[s]]
+        s1 += values[indices[s + 1]]
+        s2 += values[indices[s + 2]]
+        s3 += values[indices[s + 3]]
+        s += 4
+    total = (s0 + s1) + (s2 + s3)
+    for r in range(s, stop):
+        total += values[indices[r]]
+    return total / (stop - start)
 
 
 @numba.njit(**JIT)
-def a1_release_probability(indptr, indices, adenosine_uM, bath_uM, ec50_uM, hill, a1_block,
+def a1_release_probability(lo, hi, indptr, indices, adenosine_uM, bath_uM, ec50_uM, hill, a1_block,
                            base_probability, a1_max_inhibition, occupancy, p_release):
-    """A1 occupancy (Hill) from the mean adenosine at each neuron's targets plus the bath, and the
-    release probability it leaves: ``base_probability`` x (1 - ``a1_max_inhibition`` x occupancy)."""
-    at_targets = mean_over_targets(indptr, indices, adenosine_uM, adenosine_uM)
+    """For neurons ``lo`` to ``hi - 1``: A1 occupancy (Hill) from the mean adenosine at each one's targets
+    plus the bath, and the release probability it leaves: ``base_probability`` x (1 - ``a1_max_inhibition``
+    x occupancy)."""
     ec50_hill = ec50_uM ** hill
-    for i in range(occupancy.size):
-        total = at_targets[i] + bath_uM
+    for i in range(np.uint64(lo), np.uint64(hi)):
+        total = mean_over_targets(i, indptr, indices, adenosine_uM) + bath_uM
         bound = total if hill == 1.0 else total ** hill
         occupancy[i] = bound / (bound + ec50_hill) * (1.0 - a1_block)
         p_release[i] = base_probability[i] * (1.0 - a1_max_inhibition[i] * occupancy[i])
+
+
+@numba.njit(parallel=True, **JIT)
+def a1_release_probability_parallel(n_parts, indptr, indices, adenosine_uM, bath_uM, ec50_uM, hill, a1_block,
+                                    base_probability, a1_max_inhibition, occupancy, p_release):
+    """``a1_release_probability`` of all neurons, in ``n_parts`` runs of consecutive neurons, one per thread."""
+    for part in numba.prange(n_parts):
+        lo, hi = part_bounds(part, n_parts, occupancy.size)
+        a1_release_probability(lo, hi, indptr, indices, adenosine_uM, bath_uM, ec50_uM, hill, a1_block,
+                               base_probability, a1_max_inhibition, occupancy, p_release)
 
 
 @numba.njit(**JIT)
@@ -565,8 +740,9 @@ def relax_rate_trace(rate_trace_hz, slow_spike_count, span_s, relax):
 
 
 @numba.njit(**JIT)
-def retrieve_and_exchange(stream, pools, rates, span_s, dye_in_bath, track_dye, endocytosed):
-    """Endocytosis (surface -> recycling) then the reserve exchange, over one slow span ``span_s``.
+def retrieve_and_exchange(first, stop, streams, pools, rates, span_s, dye_in_bath, track_dye, endocytosed):
+    """Endocytosis (surface -> recycling) then the reserve exchange, over one slow span ``span_s``, for the
+    neurons of blocks ``first`` to ``stop - 1`` (each block drawing from its own stream).
 
     ``pools`` is (surface, recycling, reserve, recycling_dye, reserve_dye); ``rates`` is (endocytosis,
     mobilisation at full phospho-synapsin, tethering) per s per vesicle and the phospho-synapsin fraction.
@@ -575,22 +751,40 @@ def retrieve_and_exchange(stream, pools, rates, span_s, dye_in_bath, track_dye, 
     """
     surface, recycling, reserve, recycling_dye, reserve_dye = pools
     endocytosis_rate, mobilisation_rate, tethering_rate, synapsin = rates
-    for i in range(surface.size):
-        retrieved = binomial_hazard(stream, surface[i], endocytosis_rate[i] * span_s)
-        surface[i] -= retrieved
-        recycling[i] += retrieved
-        endocytosed[i] += retrieved
-        if dye_in_bath:
-            recycling_dye[i] += retrieved
-        mobilised = binomial_hazard(stream, reserve[i], mobilisation_rate[i] * synapsin[i] * span_s)
-        tethered = binomial_hazard(stream, recycling[i], tethering_rate[i] * span_s)
-        if track_dye:
-            mobilised_dye = hypergeometric(stream, reserve_dye[i], reserve[i], mobilised)
-            tethered_dye = hypergeometric(stream, recycling_dye[i], recycling[i], tethered)
-            reserve_dye[i] += tethered_dye - mobilised_dye
-            recycling_dye[i] += mobilised_dye - tethered_dye
-        reserve[i] += tethered - mobilised
-        recycling[i] += mobilised - tethered
+    for b in range(first, stop):
+        stream = streams[b]
+        for i in range(b * BLOCK_NEURONS, min((b + 1) * BLOCK_NEURONS, surface.size)):
+            retrieved = binomial_hazard(stream, surface[i], endocytosis_rate[i] * span_s)
+            surface[i] -= retrieved
+            recycling[i] += retrieved
+            endocytosed[i] += retrieved
+            if dye_in_bath:
+                recycling_dye[i] += retrieved
+            mobilised = binomial_hazard(stream, reserve[i], mobilisation_rate[i] * synapsin[i] * span_s)
+            tethered = binomial_hazard(stream, recycling[i], tethering_rate[i] * span_s)
+            if track_dye:
+                mobilised_dye = hypergeometric(stream, reserve_dye[i], reserve[i], mobilised)
+                tethered_dye = hypergeometric(stream, recycling_dye[i], recycling[i], tethered)
+                reserve_dye[i] += tethered_dye - mobilised_dye
+                recycling_dye[i] += mobilised_dye - tethered_dye
+            reserve[i] += tethered - mobilised
+            recycling[i] += mobilised - tethered
+
+
+@numba.njit(**JIT)
+def retrieve_and_exchange_parallel(n_parts, streams, pools, rates, span_s, dye_in_bath, track_dye, endocytosed):
+    """``retrieve_and_exchange`` of all blocks, in ``n_parts`` runs of consecutive blocks, one per thread."""
+    _retrieve_and_exchange_parts(n_parts, streams, boxed((pools, rates)), span_s, dye_in_bath, track_dye,
+                                 endocytosed)
+
+
+@numba.njit(parallel=True, **JIT)
+def _retrieve_and_exchange_parts(n_parts, streams, records, span_s, dye_in_bath, track_dye, endocytosed):
+    n_blocks = streams.shape[0]
+    for part in numba.prange(n_parts):
+        pools, rates = records[0]
+        first, stop = part_bounds(part, n_parts, n_blocks)
+        retrieve_and_exchange(first, stop, streams, pools, rates, span_s, dye_in_bath, track_dye, endocytosed)
 
 
 # ---------------------------------------------------------------------- readouts

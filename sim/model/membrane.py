@@ -1,6 +1,6 @@
 """Leaky integrate-and-fire membranes with AMPA, NMDA, GABA_A and background currents: constants and state.
 
-The update itself runs in the compiled fast clock (``sim.model.kernels.fast_step``).
+The update itself runs in the compiled fast clock (``sim.model.kernels.step_blocks``).
 
 Currents are expressed as the depolarisation (mV) they would hold the membrane
 at: ``tau_m dV/dt = (v_rest - V) + ampa_drive_mV (1 - ampa_block) + nmda_drive_mV (1 - nmda_block)

@@ -23,6 +23,7 @@ import math
 import mesa
 import numpy as np
 
+from sim.errors import OutputError
 from sim.model import kernels
 from sim.model.agents import GABAergicNeuron, GlutamatergicNeuron
 from sim.model.membrane import initial_membrane, membrane_constants
@@ -47,12 +48,14 @@ class SynapseNetworkModel(mesa.Model):
         scenario: validated parameters (see ``sim.model.scenario.load_scenario``).
         condition: name of the drug condition in the scenario (``vehicle`` = no drug).
         seed: master seed; defaults to the scenario's ``seed``.
+        threads: threads that step the network (1 to ``kernels.max_threads()``); results do not depend on it.
     """
 
-    def __init__(self, scenario: Scenario, condition: str = "vehicle", seed: int | None = None):
+    def __init__(self, scenario: Scenario, condition: str = "vehicle", seed: int | None = None, threads: int = 1):
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
         self.params, self.condition_name, self.seed = scenario, condition, seed
+        self.threads = kernels.check_threads(threads)
         net_rng, draw_rng, protocol_rng, self.dynamics_rng = (
             np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
         proto = scenario.protocol
@@ -114,8 +117,8 @@ class SynapseNetworkModel(mesa.Model):
         self._update_synapsin(relax=1.0)
         self.pools = VesiclePools(self.bouton, initial_pools(self.bouton, self.rate_trace_hz, self.synapsin,
                                                             self.p_release))
-        self.stream = kernels.seed_stream(self.dynamics_rng)
-        self.pools.start_clocks(self.stream)
+        self.streams = kernels.seed_streams(self.dynamics_rng, n)
+        self.pools.start_clocks(self.streams)
         self.ambient_glutamate_uM = s.glutamate.nonvesicular_uM_per_s * s.glutamate.eaat_tau_s
         self._endocytosis_factors = None  # the drugs' factors the endocytosis rates were last computed for
         self._set_endocytosis_rate()
@@ -133,12 +136,12 @@ class SynapseNetworkModel(mesa.Model):
         counts = kernels.StepCounts(
             spiked=self.spiked, released=self.released, spike_count=rec.spike_count,
             released_count=rec.released_count, slow_spike_count=self.slow_spike_count, ampa_quanta=self.ampa_quanta,
-            senders=np.zeros_like(self.released))
+            senders=np.zeros_like(self.released), block_senders=np.zeros(self.streams.shape[0], dtype=np.int64))
         pool_state = kernels.PoolState(
             rrp=pools.rrp, recycling=pools.recycling, surface=pools.surface, rrp_dye=pools.rrp_dye,
             recycling_dye=pools.recycling_dye, spontaneous_clock=pools.spontaneous_clock,
             priming_clock=pools.priming_clock)
-        self.engine_state = kernels.FastState(stream=self.stream, membrane=self.membrane, pools=pool_state,
+        self.engine_state = kernels.FastState(streams=self.streams, membrane=self.membrane, pools=pool_state,
                                               counts=counts)
         release = kernels.ReleaseConstants(
             release_sites=self.bouton.release_sites, p_release=self.p_release,
@@ -155,9 +158,14 @@ class SynapseNetworkModel(mesa.Model):
     def _update_release_probability(self) -> None:
         """A1 occupancy from the adenosine at each neuron's targets, and the resulting release probability."""
         a, (indptr, indices) = self.params.adenosine, self.connectivity.unsigned_csr
-        kernels.a1_release_probability(indptr, indices, self.adenosine_uM, self.drugs.adenosine_bath_uM,
-                                       a.a1_ec50_uM, a.a1_hill, self.drugs.a1_block, self.bouton.release_probability,
-                                       self.bouton.a1_max_inhibition, self.a1_occupancy, self.p_release)
+        args = (indptr, indices, self.adenosine_uM, self.drugs.adenosine_bath_uM, a.a1_ec50_uM, a.a1_hill,
+                self.drugs.a1_block, self.bouton.release_probability, self.bouton.a1_max_inhibition, self.a1_occupancy,
+                self.p_release)
+        if self.threads > 1:
+            self._use_threads()
+            kernels.a1_release_probability_parallel(self.threads, *args)
+        else:
+            kernels.a1_release_probability(0, self.p_release.size, *args)
 
     def _update_synapsin(self, relax: float) -> None:
         """Move phospho-synapsin a fraction ``relax`` towards its activity- and A1-dependent target."""
@@ -191,8 +199,9 @@ class SynapseNetworkModel(mesa.Model):
         kernels.relax_rate_trace(self.rate_trace_hz, self.slow_spike_count, span_s,
                                  _relax_fraction(s.synapsin.activity_tau_s, span_s))
         self._update_synapsin(relax=_relax_fraction(s.synapsin.tau_s, span_s))
-        self.pools.retrieve_and_exchange(self.stream, self.endocytosis_rate_per_s, self.synapsin, span_s,
-                                         self.dye_in_bath, self.recorder.endocytosed)
+        self._use_threads()
+        self.pools.retrieve_and_exchange(self.streams, self.endocytosis_rate_per_s, self.synapsin, span_s,
+                                         self.dye_in_bath, self.recorder.endocytosed, self.threads)
 
     # ------------------------------------------------------------------ one time step
 
@@ -239,9 +248,21 @@ class SynapseNetworkModel(mesa.Model):
             ampa_block=self.drugs.ampa_block, nmda_block=self.drugs.nmda_block, extra_mV=self.extra_mV,
             forced=self._zeros_bool if forced is None else forced, force_first=forced is not None,
             track_dye=self.pools.any_dye)
+        self._use_threads()
         self.ambient_glutamate_uM, molecules = kernels.run_steps(
-            n_steps, self.engine_state, self.engine_constants, inputs, self.ambient_glutamate_uM)
+            n_steps, self.engine_state, self.engine_constants, inputs, self.ambient_glutamate_uM, self.threads)
         return molecules
+
+    @property
+    def parallel_threads(self) -> int:
+        """Threads that step the network: ``threads``, but at most one per block of neurons
+        (``kernels.BLOCK_NEURONS``)."""
+        return min(self.threads, self.streams.shape[0])
+
+    def _use_threads(self) -> None:
+        """Let the compiled kernels called next from this thread use ``self.threads`` threads."""
+        if self.threads > 1:
+            kernels.use_threads(self.threads)
 
     # ------------------------------------------------------------------ running
 
@@ -266,6 +287,14 @@ class SynapseNetworkModel(mesa.Model):
             agents = sorted(self.agents, key=lambda a: a.index)
             self._space = network_space(self.connectivity, agents, self.random)
         return self._space
+
+
+def resolve_threads(threads: int | None, name: str = "threads =") -> int:
+    """``threads`` for a single run: all cores where None; OutputError naming ``name`` where out of range."""
+    try:
+        return kernels.check_threads(kernels.max_threads() if threads is None else threads, name)
+    except ValueError as err:
+        raise OutputError(str(err)) from None
 
 
 def _relax_fraction(tau_s: float, span_s: float) -> float:

@@ -104,23 +104,29 @@ class VesiclePools:
         """FM-dye-labelled vesicles per bouton."""
         return self.rrp_dye + self.recycling_dye + self.reserve_dye
 
-    def start_clocks(self, stream: np.ndarray) -> None:
-        """Fresh hazard clocks (exponentials, mean 1) for spontaneous fusion and priming (see ``sim.model.kernels``)."""
+    def start_clocks(self, streams: np.ndarray) -> None:
+        """Fresh hazard clocks (exponentials, mean 1) for spontaneous fusion and priming (see ``sim.model.kernels``),
+        drawn from each block's stream (``kernels.seed_streams``)."""
         n = self.rrp.size
-        self.spontaneous_clock = kernels.exponentials(stream, n)
-        self.priming_clock = kernels.exponentials(stream, n)
+        self.spontaneous_clock = kernels.block_exponentials(streams, n)
+        self.priming_clock = kernels.block_exponentials(streams, n)
 
-    def retrieve_and_exchange(self, stream: np.ndarray, endocytosis_rate_per_s: np.ndarray, synapsin: np.ndarray,
-                              span_s: float, dye_in_bath: bool, endocytosed: np.ndarray) -> None:
+    def retrieve_and_exchange(self, streams: np.ndarray, endocytosis_rate_per_s: np.ndarray, synapsin: np.ndarray,
+                              span_s: float, dye_in_bath: bool, endocytosed: np.ndarray, threads: int = 1) -> None:
         """Over ``span_s``: endocytosis (surface -> recycling; vesicles retrieved while dye is in the bath take
         it up), then reserve <-> recycling exchange (mobilisation scaled by phospho-synapsin, re-tethering).
-        Retrieved vesicles are added to ``endocytosed``."""
+        Retrieved vesicles are added to ``endocytosed``; ``threads`` share the blocks of neurons."""
         self.any_dye = self.any_dye or dye_in_bath
         p = self.params
-        kernels.retrieve_and_exchange(
-            stream, (self.surface, self.recycling, self.reserve, self.recycling_dye, self.reserve_dye),
-            (endocytosis_rate_per_s, p.mobilisation_rate_per_s, p.tethering_rate_per_s, synapsin),
-            span_s, dye_in_bath, self.any_dye, endocytosed)
+        pools = (self.surface, self.recycling, self.reserve, self.recycling_dye, self.reserve_dye)
+        rates = (endocytosis_rate_per_s, p.mobilisation_rate_per_s, p.tethering_rate_per_s, synapsin)
+        parts = min(threads, streams.shape[0])
+        if parts > 1:
+            kernels.retrieve_and_exchange_parallel(parts, streams, pools, rates, span_s, dye_in_bath, self.any_dye,
+                                                   endocytosed)
+        else:
+            kernels.retrieve_and_exchange(0, streams.shape[0], streams, pools, rates, span_s, dye_in_bath,
+                                          self.any_dye, endocytosed)
 
 
 def initial_pools(p: BoutonParameters, rate_hz: np.ndarray, synapsin: np.ndarray,

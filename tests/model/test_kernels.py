@@ -73,7 +73,7 @@ def sample_of(name: str, size: int, *params: float) -> np.ndarray:
 
 @numba.njit
 def many_poisson_from_table(state, table, row, lam, size):
-    """As ``fast_step`` draws the background: table first, the full inversion beyond it."""
+    """As ``step_blocks`` draws the background: table first, the full inversion beyond it."""
     out = np.empty(size, dtype=np.int64)
     for i in range(size):
         u = kernels.uniform(state)
@@ -86,7 +86,7 @@ def many_poisson_from_table(state, table, row, lam, size):
 
 @numba.njit
 def first_event_steps(state, vesicles_by_step, hazard_per_vesicle, size):
-    """Step of the first event of a hazard clock (as ``fast_step`` runs it), for ``size`` independent clocks."""
+    """Step of the first event of a hazard clock (as ``step_blocks`` runs it), for ``size`` independent clocks."""
     out = np.empty(size, dtype=np.int64)
     for i in range(size):
         clock = kernels.exponential(state)
@@ -119,6 +119,39 @@ def test_uniform_stream_is_xoroshiro128plus():
     state = fresh_stream()
     s0, s1 = int(state[0]), int(state[1])
     assert kernels.uniforms(state, 1000).tolist() == xoroshiro128plus(s0, s1, 1000)
+
+
+def xoroshiro_matrix() -> np.ndarray:
+    """One xoroshiro128+ step as a 128 x 128 matrix over GF(2) (state bits: s0's 64, then s1's)."""
+    columns = []
+    for bit in range(128):
+        word = 1 << bit
+        s0, s1 = word & MASK, word >> 64
+        s1 ^= s0
+        s0 = (((s0 << 24) | (s0 >> 40)) & MASK) ^ s1 ^ ((s1 << 16) & MASK)
+        s1 = ((s1 << 37) | (s1 >> 27)) & MASK
+        columns.append([(s0 >> b) & 1 for b in range(64)] + [(s1 >> b) & 1 for b in range(64)])
+    return np.array(columns, dtype=np.int64).T
+
+
+def test_jump_moves_the_stream_2_to_the_64_draws_ahead():
+    power = xoroshiro_matrix()
+    for _ in range(64):  # T^(2^64) by squaring
+        power = (power @ power) % 2
+    state = fresh_stream()
+    bits = np.array([(int(state[w]) >> b) & 1 for w in range(2) for b in range(64)])
+    ahead = power @ bits % 2
+    expected = [sum(int(ahead[w * 64 + b]) << b for b in range(64)) for w in range(2)]
+    assert [int(x) for x in kernels.jump(state.copy())] == expected
+
+
+def test_block_streams_start_with_the_seeded_stream_and_jump_apart():
+    streams = kernels.seed_streams(np.random.default_rng(11), 3 * kernels.BLOCK_NEURONS + 1)
+    assert streams.shape == (4, 2)
+    assert np.array_equal(streams[0], kernels.seed_stream(np.random.default_rng(11)))
+    for b in range(1, 4):
+        assert np.array_equal(streams[b], kernels.jump(streams[b - 1].copy()))
+    assert kernels.seed_streams(np.random.default_rng(11), kernels.BLOCK_NEURONS).shape == (1, 2)
 
 
 def test_uniforms_are_uniform_and_seeded():
