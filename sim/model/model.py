@@ -66,6 +66,8 @@ class SynapseNetworkModel(mesa.Model):
         self.step_index, self.time_s = 0, 0.0
 
         self.connectivity = build_connectivity(scenario.network, net_rng)
+        #: threads the kernels use: ``threads``, but at most one per block of neurons (``kernels.BLOCK_NEURONS``)
+        self.parallel_threads = min(self.threads, kernels.n_blocks(self.connectivity.n_neurons))
         exc = self.connectivity.is_excitatory
         self.type_index = {"glutamatergic": np.flatnonzero(exc), "gabaergic": np.flatnonzero(~exc)}
         n_exc = int(exc.sum())  # glutamatergic neurons come first, so each type is a contiguous block
@@ -161,9 +163,9 @@ class SynapseNetworkModel(mesa.Model):
         args = (indptr, indices, self.adenosine_uM, self.drugs.adenosine_bath_uM, a.a1_ec50_uM, a.a1_hill,
                 self.drugs.a1_block, self.bouton.release_probability, self.bouton.a1_max_inhibition, self.a1_occupancy,
                 self.p_release)
-        if self.threads > 1:
+        if self.parallel_threads > 1:
             self._use_threads()
-            kernels.a1_release_probability_parallel(self.threads, *args)
+            kernels.a1_release_probability_parallel(self.parallel_threads, *args)
         else:
             kernels.a1_release_probability(0, self.p_release.size, *args)
 
@@ -201,7 +203,7 @@ class SynapseNetworkModel(mesa.Model):
         self._update_synapsin(relax=_relax_fraction(s.synapsin.tau_s, span_s))
         self._use_threads()
         self.pools.retrieve_and_exchange(self.streams, self.endocytosis_rate_per_s, self.synapsin, span_s,
-                                         self.dye_in_bath, self.recorder.endocytosed, self.threads)
+                                         self.dye_in_bath, self.recorder.endocytosed, self.parallel_threads)
 
     # ------------------------------------------------------------------ one time step
 
@@ -250,19 +252,14 @@ class SynapseNetworkModel(mesa.Model):
             track_dye=self.pools.any_dye)
         self._use_threads()
         self.ambient_glutamate_uM, molecules = kernels.run_steps(
-            n_steps, self.engine_state, self.engine_constants, inputs, self.ambient_glutamate_uM, self.threads)
+            n_steps, self.engine_state, self.engine_constants, inputs, self.ambient_glutamate_uM,
+            self.parallel_threads)
         return molecules
 
-    @property
-    def parallel_threads(self) -> int:
-        """Threads that step the network: ``threads``, but at most one per block of neurons
-        (``kernels.BLOCK_NEURONS``)."""
-        return min(self.threads, self.streams.shape[0])
-
     def _use_threads(self) -> None:
-        """Let the compiled kernels called next from this thread use ``self.threads`` threads."""
-        if self.threads > 1:
-            kernels.use_threads(self.threads)
+        """Let the compiled kernels called next from this thread use ``parallel_threads`` threads."""
+        if self.parallel_threads > 1:
+            kernels.use_threads(self.parallel_threads)
 
     # ------------------------------------------------------------------ running
 

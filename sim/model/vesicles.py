@@ -120,9 +120,8 @@ class VesiclePools:
         p = self.params
         pools = (self.surface, self.recycling, self.reserve, self.recycling_dye, self.reserve_dye)
         rates = (endocytosis_rate_per_s, p.mobilisation_rate_per_s, p.tethering_rate_per_s, synapsin)
-        parts = min(threads, streams.shape[0])
-        if parts > 1:
-            kernels.retrieve_and_exchange_parallel(parts, streams, pools, rates, span_s, dye_in_bath, self.any_dye,
+        if threads > 1:
+            kernels.retrieve_and_exchange_parallel(threads, streams, pools, rates, span_s, dye_in_bath, self.any_dye,
                                                    endocytosed)
         else:
             kernels.retrieve_and_exchange(0, streams.shape[0], streams, pools, rates, span_s, dye_in_bath,
