@@ -5,12 +5,13 @@
     python benchmarks/bench.py --threads [--sizes 1e5]  # only 1 vs 2 threads (default 10^5 and 10^6), print only
 
 Each size runs in a fresh process (so peak memory is its own), ``--repeats``
-times; the table shows medians, with ns per neuron-step and per synaptic event.
-A size with a memory bound (``MEMORY_BOUND_MB``: 12 GB at 10^6 neurons) fails
-the command (exit 1) if its peak resident memory exceeds it. Also: the plain-Mesa reference model at 1,000
-neurons (the speed-up is per neuron-step), the fitted exponent of cost per step
-against network size, a batch of 8 flagship runs on 1 vs 2 workers, and one
-network on 1 vs 2 threads at 10^5 and 10^6 neurons.
+times; the table shows medians, with ns per neuron-step and per synaptic event,
+and ends with the one-thread runs of the thread table at 10^6 neurons. A size
+with a memory bound (``MEMORY_BOUND_MB``: 12 GB at 10^6 neurons) fails the
+command (exit 1) if its peak resident memory exceeds it. Also: the plain-Mesa
+reference model at 1,000 neurons (the speed-up is per neuron-step), the fitted
+exponent of cost per step against network size, a batch of 8 flagship runs on
+1 vs 2 workers, and one network on 1 vs 2 threads at 10^5 and 10^6 neurons.
 """
 
 from __future__ import annotations
@@ -121,12 +122,16 @@ def in_child(kind: str, n: int, seconds: float, root: Path = ROOT, **options) ->
 
 
 def median_run(kind: str, n: int, seconds: float, repeats: int) -> dict:
-    runs = [in_child(kind, n, seconds) for _ in range(repeats)]
+    return medians([in_child(kind, n, seconds) for _ in range(repeats)])
+
+
+def medians(runs: list[dict]) -> dict:
+    """The first run's row with the medians of wall time and peak memory over ``runs``."""
     best = dict(runs[0])
     for key in ("wall_s", "peak_mb"):
         if key in best:
             best[key] = statistics.median(r[key] for r in runs)
-    best["repeats"] = repeats
+    best["repeats"] = len(runs)
     return best
 
 
@@ -197,7 +202,7 @@ def thread_rows(sizes: list[tuple[int, float]], repeats: int, threads: tuple[int
             for t in threads:
                 runs[t].append(in_child("engine", n, seconds, threads=t))
         for t in threads:
-            row = dict(runs[t][0], wall_s=statistics.median(r["wall_s"] for r in runs[t]), repeats=repeats)
+            row = medians(runs[t])
             rows.append(row)
             print(f"  {n:>9,} neurons, {t} thread(s): {row['wall_s']:.2f} s wall for {seconds:g} s", flush=True)
     return rows
@@ -262,23 +267,37 @@ def main() -> int:
         return 0
     if args.sizes:
         return sizes_only([int(n) for n in args.sizes], repeats)
-    rows = engine_rows(QUICK_SIZES if args.quick else SIZES, repeats)
-    text = [f"Machine: {machine()}", "", table(rows), "", *speedup_lines(rows, repeats)]
-    if not args.quick:
-        text.append(batch_line(batch_speedup()))
-        text += ["", "One network on 1 and on 2 threads (`run.py simulate --threads N`; the same results on any "
-                 f"number, docs/model.md § Threads), {repeats} runs of each, alternating:", "",
-                 thread_table(thread_rows(THREAD_SIZES, repeats))]
-    text += profile_lines()
-    report = "\n".join(text)
+    report, rows = page(args.quick, repeats)
     print(report)
+    problems = over_memory_bound(rows)
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
     if not args.no_write and not args.quick:
-        header = ("# Performance\n\nMeasured by `python benchmarks/bench.py` (medians of "
-                  f"{repeats} runs, each in a fresh process; {time.strftime('%Y-%m-%d')}).\n\n")
-        path = ROOT / "docs" / "performance.md"
-        kept = path.read_text(encoding="utf-8").partition(PEERS_HEADING)[1:] if path.exists() else ("", "")
-        path.write_text(header + report + "\n" + ("\n" + "".join(kept) if kept[0] else ""), encoding="utf-8")
-    return 0
+        write_page(report, repeats)
+    return 1 if problems else 0
+
+
+def page(quick: bool, repeats: int) -> tuple[str, list[dict]]:
+    """The page's text and its size table's rows: the sizes, then the thread table's one-thread runs of the
+    sizes beyond them (10^6 neurons)."""
+    rows = engine_rows(QUICK_SIZES if quick else SIZES, repeats)
+    threads = [] if quick else thread_rows(THREAD_SIZES, repeats)
+    rows += [r for r in threads if r["threads"] == 1 and r["neurons"] > rows[-1]["neurons"]]
+    text = [f"Machine: {machine()}", "", table(rows), "", *speedup_lines(rows, repeats)]
+    if not quick:
+        text += [batch_line(batch_speedup()), "", "One network on 1 and on 2 threads (`run.py simulate --threads "
+                 f"N`; the same results on any number, docs/model.md § Threads), {repeats} runs of each, "
+                 "alternating:", "", thread_table(threads)]
+    return "\n".join(text + profile_lines()), rows
+
+
+def write_page(report: str, repeats: int) -> None:
+    """docs/performance.md: a header, ``report``, and the peer comparison kept from the page as it was."""
+    header = ("# Performance\n\nMeasured by `python benchmarks/bench.py` (medians of "
+              f"{repeats} runs, each in a fresh process; {time.strftime('%Y-%m-%d')}).\n\n")
+    path = ROOT / "docs" / "performance.md"
+    kept = path.read_text(encoding="utf-8").partition(PEERS_HEADING)[1:] if path.exists() else ("", "")
+    path.write_text(header + report + "\n" + ("\n" + "".join(kept) if kept[0] else ""), encoding="utf-8")
 
 
 def engine_rows(sizes: list[tuple[int, float]], repeats: int) -> list[dict]:
