@@ -294,7 +294,9 @@ def page(quick: bool, repeats: int) -> tuple[str, list[dict]]:
 def write_page(report: str, repeats: int) -> None:
     """docs/performance.md: a header, ``report``, and the peer comparison kept from the page as it was."""
     header = ("# Performance\n\nMeasured by `python benchmarks/bench.py` (medians of "
-              f"{repeats} runs, each in a fresh process; {time.strftime('%Y-%m-%d')}).\n\n")
+              f"{repeats} runs, each in a fresh process; {time.strftime('%Y-%m-%d')}). On a shared machine the "
+              "times of two runs of the script can differ by a third; compare the ratios measured side by side in "
+              "one run (1 vs 2 workers, 1 vs 2 threads, the engine vs Brian2).\n\n")
     path = ROOT / "docs" / "performance.md"
     kept = path.read_text(encoding="utf-8").partition(PEERS_HEADING)[1:] if path.exists() else ("", "")
     path.write_text(header + report + "\n" + ("\n" + "".join(kept) if kept[0] else ""), encoding="utf-8")
