@@ -170,9 +170,8 @@ def block_exponentials(streams: np.ndarray, n: int) -> np.ndarray:
     """One exponential with mean 1 per neuron, each block's from its own stream: fresh hazard clocks."""
     out = np.empty(n)
     for b in range(streams.shape[0]):
-        lo = b * BLOCK_NEURONS
-        hi = min(lo + BLOCK_NEURONS, n)
-        out[lo:hi] = exponentials(streams[b], hi - lo)
+        lo, hi = block_range(b, n)
+        out[lo:hi] = exponentials(streams[b], int(hi - lo))
     return out
 
 
@@ -753,7 +752,8 @@ def retrieve_and_exchange(first, stop, streams, pools, rates, span_s, dye_in_bat
     endocytosis_rate, mobilisation_rate, tethering_rate, synapsin = rates
     for b in range(first, stop):
         stream = streams[b]
-        for i in range(b * BLOCK_NEURONS, min((b + 1) * BLOCK_NEURONS, surface.size)):
+        lo, hi = block_range(b, surface.size)
+        for i in range(lo, hi):
             retrieved = binomial_hazard(stream, surface[i], endocytosis_rate[i] * span_s)
             surface[i] -= retrieved
             recycling[i] += retrieved
